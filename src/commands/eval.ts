@@ -1,0 +1,4 @@
+export async function evalCommand(_argv: string[]): Promise<number> {
+  process.stderr.write('raypack-edge eval: not built yet\n');
+  return 1;
+}

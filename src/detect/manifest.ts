@@ -1,0 +1,55 @@
+/**
+ * Model manifests (`models/<id>.json`): how each ONNX model is built, fed and decoded. The build script writes
+ * the ONNX file to `models/build/<id>.onnx`; the runtime reads the manifest to preprocess and decode.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Task } from './types.ts';
+
+export const MODELS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../models');
+export const BUILD_DIR = join(MODELS_DIR, 'build');
+
+export type DecoderKind = 'blazeface' | 'centernet' | 'nanodet' | 'ssd';
+
+export interface ModelManifest {
+  readonly id: string;
+  readonly task: Task;
+  readonly description: string;
+  /** Where the upstream weights come from (an npm package and a file in it) and under which licence. */
+  readonly source: { readonly package: string; readonly path: string; readonly format: 'tfjs-graph' | 'face-api-ssd'; readonly license: string };
+  readonly input: {
+    readonly name: string;
+    readonly width: number;
+    readonly height: number;
+    /** ONNX input layout: always NCHW float32, RGB. */
+    readonly layout: 'NCHW';
+    /** pixel' = (pixel - mean) / std, per channel, pixel in 0..255. */
+    readonly mean: readonly [number, number, number];
+    readonly std: readonly [number, number, number];
+    /** `stretch`: resize to width x height ignoring aspect; `letterbox`: keep aspect, pad right/bottom. */
+    readonly resize: 'stretch' | 'letterbox';
+  };
+  /** ONNX output names in the order the decoder expects them. */
+  readonly outputs: readonly string[];
+  readonly decoder: DecoderKind;
+  /** Decoder-specific settings (anchor layout, strides, score activation...). */
+  readonly decoderOptions: Readonly<Record<string, unknown>>;
+  readonly defaultThreshold: number;
+  readonly nmsIou: number;
+}
+
+export function readManifest(id: string): ModelManifest {
+  return JSON.parse(readFileSync(join(MODELS_DIR, `${id}.json`), 'utf8')) as ModelManifest;
+}
+
+export function listManifests(): ModelManifest[] {
+  return readdirSync(MODELS_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => JSON.parse(readFileSync(join(MODELS_DIR, f), 'utf8')) as ModelManifest)
+    .filter((m) => typeof m.id === 'string' && typeof m.decoder === 'string');
+}
+
+export function onnxPath(id: string): string {
+  return join(BUILD_DIR, `${id}.onnx`);
+}

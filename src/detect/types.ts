@@ -1,0 +1,36 @@
+/** Core data types shared by the detectors, the HTTP API, the camera pipeline and the CLI. */
+
+/** A decoded image: tightly packed RGB, 3 bytes per pixel, row-major. */
+export interface RgbImage {
+  readonly data: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+}
+
+/** One detection, in the pixel space of the image that was passed to the detector. */
+export interface Detection {
+  /** `face` for faces; the English COCO name for objects and food. */
+  readonly label: string;
+  /** COCO class id (0-79) for objects and food; absent for faces. */
+  readonly classId?: number;
+  readonly score: number;
+  /** [x, y, width, height] in the input image's own pixels (floats; round when serialising). */
+  readonly box: readonly [number, number, number, number];
+}
+
+export type Task = 'face' | 'objects' | 'food';
+
+export interface DetectOptions {
+  /** Minimum score kept; each detector has its own default. */
+  readonly threshold?: number;
+}
+
+/** A loaded detector. Implementations own their ONNX Runtime session(s). */
+export interface Detector {
+  readonly task: Task;
+  /** Model id from the manifest, e.g. `ssd-mobilenetv1-face`. */
+  readonly modelId: string;
+  readonly defaultThreshold: number;
+  detect(image: RgbImage, options?: DetectOptions): Promise<Detection[]>;
+  close(): Promise<void>;
+}
