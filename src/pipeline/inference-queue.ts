@@ -54,26 +54,28 @@ export class InferenceQueue {
     return { running: this.running, waiting: this.waiting.length, completed: this.completed, rejected: this.rejected, failed: this.failed };
   }
 
+  /** Free the slot before the caller sees the result, so stats are exact when its await returns. */
+  private finish(outcome: 'completed' | 'failed'): void {
+    this.running -= 1;
+    this[outcome] += 1;
+    queueMicrotask(() => this.pump());
+  }
+
   private pump(): void {
     while (this.running < this.concurrency && this.waiting.length > 0) {
       const next = this.waiting.shift()!;
       this.running += 1;
-      next
-        .run()
-        .then(
-          (value) => {
-            this.completed += 1;
-            next.resolve(value);
-          },
-          (error: unknown) => {
-            this.failed += 1;
-            next.reject(error);
-          },
-        )
-        .finally(() => {
-          this.running -= 1;
-          this.pump();
-        });
+      // A job that throws synchronously must still free its slot.
+      Promise.resolve().then(next.run).then(
+        (value) => {
+          this.finish('completed');
+          next.resolve(value);
+        },
+        (error: unknown) => {
+          this.finish('failed');
+          next.reject(error);
+        },
+      );
     }
   }
 }
