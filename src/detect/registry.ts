@@ -1,0 +1,137 @@
+/**
+ * Loads detectors by task: the default model per task lives in DEFAULT_MODELS, its settings in the model's
+ * manifest plus the per-task defaults below. A detector = one ONNX Runtime session + preprocess + decoder + NMS,
+ * returning boxes in the image's own pixels.
+ */
+import { RaypackError } from '../errors.ts';
+import { COCO_EN, FOOD_CLASS_IDS } from './labels.ts';
+import { onnxPath, readManifest, type DecoderKind, type ModelManifest } from './manifest.ts';
+import { createSession, type ModelSession } from './onnx-session.ts';
+import { nms, type NmsMode } from './nms.ts';
+import { preprocess, toImageSpace } from './preprocess.ts';
+import { planRegions, touchesInnerEdge, type TilingOptions } from './tiling.ts';
+import type { Candidate, DecodeFn } from './decoders/common.ts';
+import type { DetectOptions, Detection, Detector, RgbImage, Task } from './types.ts';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { MODELS_DIR } from './manifest.ts';
+
+/** The model each task uses unless told otherwise. `food` runs the objects model and keeps COCO's food classes. */
+export const DEFAULT_MODELS: Readonly<Record<Task, string>> = {
+  face: 'blazeface-back',
+  objects: 'nanodet',
+  food: 'nanodet',
+};
+
+/** Per-task defaults for multi-region inference and NMS, chosen by measurement (see docs/notes/detect.md). */
+export const TASK_DEFAULTS: Readonly<Record<Task, { tiling: TilingOptions; nmsMode: NmsMode; maxDetections: number }>> = {
+  face: { tiling: { tiles: 2, overlap: 0.25, minImageToInput: 1.5 }, nmsMode: 'weighted', maxDetections: 300 },
+  objects: { tiling: { tiles: 0, overlap: 0, minImageToInput: 0 }, nmsMode: 'greedy', maxDetections: 100 },
+  food: { tiling: { tiles: 0, overlap: 0, minImageToInput: 0 }, nmsMode: 'greedy', maxDetections: 100 },
+};
+
+export interface LoadOptions {
+  /** A model id (`models/<id>.json`); default DEFAULT_MODELS[task]. */
+  readonly modelId?: string;
+  /** ONNX Runtime intra-op threads (default: all cores). */
+  readonly threads?: number;
+  readonly executionProviders?: readonly string[];
+  /** Override the task's tiling (faces: whole image + overlapping tiles). `{ tiles: 0 }` = whole image only. */
+  readonly tiling?: Partial<TilingOptions>;
+  readonly nmsMode?: NmsMode;
+  readonly maxDetections?: number;
+}
+
+async function decoderFor(kind: DecoderKind): Promise<DecodeFn> {
+  switch (kind) {
+    case 'blazeface':
+      return (await import('./decoders/blazeface.ts')).decodeBlazeface;
+    case 'centernet':
+      return (await import('./decoders/centernet.ts')).decodeCenternet;
+    case 'nanodet':
+      return (await import('./decoders/nanodet.ts')).decodeNanodet;
+    case 'ssd':
+      return (await import('./decoders/ssd.ts')).decodeSsd;
+    default:
+      throw new RaypackError('model_unavailable', `no decoder for '${kind}'`);
+  }
+}
+
+export function manifestFor(task: Task, modelId?: string): ModelManifest {
+  const id = modelId ?? DEFAULT_MODELS[task];
+  if (!/^[a-z0-9][a-z0-9._-]*$/i.test(id) || !existsSync(join(MODELS_DIR, `${id}.json`))) {
+    throw new RaypackError('model_unavailable', `no model '${id}' (no models/${id}.json)`, { modelId: id });
+  }
+  const manifest = readManifest(id);
+  const taskOfModel = manifest.task === 'food' ? 'objects' : manifest.task;
+  const wanted = task === 'food' ? 'objects' : task;
+  if (taskOfModel !== wanted) throw new RaypackError('bad_parameter', `model '${id}' is a ${manifest.task} model, not a ${task} model`);
+  return manifest;
+}
+
+export async function loadDetector(task: Task, options: LoadOptions = {}): Promise<Detector> {
+  const manifest = manifestFor(task, options.modelId);
+  const decode = await decoderFor(manifest.decoder);
+  const session = await createSession(onnxPath(manifest.id), { threads: options.threads, executionProviders: options.executionProviders });
+  const defaults = TASK_DEFAULTS[task];
+  return new OnnxDetector(task, manifest, session, decode, {
+    tiling: { ...defaults.tiling, ...options.tiling },
+    nmsMode: options.nmsMode ?? defaults.nmsMode,
+    maxDetections: options.maxDetections ?? defaults.maxDetections,
+  });
+}
+
+interface Settings {
+  readonly tiling: TilingOptions;
+  readonly nmsMode: NmsMode;
+  readonly maxDetections: number;
+}
+
+class OnnxDetector implements Detector {
+  readonly modelId: string;
+  readonly defaultThreshold: number;
+  private readonly dims: readonly number[];
+
+  constructor(
+    readonly task: Task,
+    private readonly manifest: ModelManifest,
+    private readonly session: ModelSession,
+    private readonly decode: DecodeFn,
+    private readonly settings: Settings,
+  ) {
+    this.modelId = manifest.id;
+    this.defaultThreshold = manifest.defaultThreshold;
+    this.dims = [1, 3, manifest.input.height, manifest.input.width];
+  }
+
+  async detect(image: RgbImage, options: DetectOptions = {}): Promise<Detection[]> {
+    const threshold = options.threshold ?? this.defaultThreshold;
+    const { input } = this.manifest;
+    const regions = planRegions(image.width, image.height, Math.max(input.width, input.height), this.settings.tiling);
+    const outputs = this.manifest.outputs.length > 0 ? this.manifest.outputs : this.session.outputNames;
+    let merged: Candidate[] = [];
+    for (const region of regions) {
+      const { tensor, transform } = await preprocess(image, input, region);
+      const raw = await this.session.run(tensor, this.dims, outputs);
+      for (const c of this.decode(raw, this.manifest, threshold)) {
+        if (this.task === 'food' && !FOOD_CLASS_IDS.has(c.classId)) continue;
+        const mapped = toImageSpace(c, transform, image.width, image.height);
+        if (mapped.x2 - mapped.x1 < 1 || mapped.y2 - mapped.y1 < 1) continue;
+        if (!region.whole && touchesInnerEdge(mapped, region, image.width, image.height)) continue;
+        merged.push(mapped);
+      }
+    }
+    merged = nms(merged, { iouThreshold: this.manifest.nmsIou, mode: this.settings.nmsMode, maxDetections: this.settings.maxDetections });
+    return merged.map((c) => this.toDetection(c));
+  }
+
+  private toDetection(c: Candidate): Detection {
+    const box: [number, number, number, number] = [c.x1, c.y1, c.x2 - c.x1, c.y2 - c.y1];
+    if (this.task === 'face') return { label: 'face', score: c.score, box };
+    return { label: COCO_EN[c.classId] ?? `class ${c.classId}`, classId: c.classId, score: c.score, box };
+  }
+
+  async close(): Promise<void> {
+    await this.session.close();
+  }
+}
