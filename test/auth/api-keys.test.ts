@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { ApiKeyStore, apiKeysFromEnv, sha256Hex } from '../../src/auth/api-keys.ts';
+import { FailureLimiter } from '../../src/auth/failure-limiter.ts';
+
+describe('ApiKeyStore', () => {
+  const store = new ApiKeyStore([
+    { sha256: sha256Hex('user-key'), name: 'user' },
+    { sha256: sha256Hex('admin-key').toUpperCase(), admin: true, name: 'ops' },
+  ]);
+
+  it('accepts stored keys by their SHA-256 and reports the admin flag', () => {
+    expect(sha256Hex('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    expect(store.verify('user-key')).toEqual({ admin: false, name: 'user' });
+    expect(store.verify('admin-key')).toEqual({ admin: true, name: 'ops' });
+  });
+
+  it('refuses wrong, empty, absent and oversized keys', () => {
+    for (const key of ['user-keyx', 'USER-KEY', '', undefined, 'x'.repeat(5000), sha256Hex('user-key')]) {
+      expect(store.verify(key)).toBeUndefined();
+    }
+  });
+
+  it('refuses malformed digests at start', () => {
+    expect(() => new ApiKeyStore([{ sha256: 'abc' }])).toThrow(/64 hex digits/);
+  });
+
+  it('hashes RAYPACK_API_KEYS and RAYPACK_ADMIN_API_KEYS at start and keeps no plaintext', () => {
+    const entries = apiKeysFromEnv({ RAYPACK_API_KEYS: ' one, two ,,', RAYPACK_ADMIN_API_KEYS: 'root' });
+    expect(entries.map((e) => e.admin === true)).toEqual([false, false, true]);
+    expect(JSON.stringify(entries)).not.toMatch(/"one"|"two"|"root"/);
+    const fromEnv = new ApiKeyStore(entries);
+    expect(fromEnv.verify('two')?.admin).toBe(false);
+    expect(fromEnv.verify('root')?.admin).toBe(true);
+    expect(apiKeysFromEnv({})).toEqual([]);
+  });
+});
+
+describe('FailureLimiter', () => {
+  it('blocks after maxFailures within the window and forgets after it', () => {
+    let now = 1_000_000;
+    const limiter = new FailureLimiter({ maxFailures: 3, windowMs: 60_000, now: () => now });
+    limiter.recordFailure('a');
+    limiter.recordFailure('a');
+    expect(limiter.retryAfterSeconds('a')).toBe(0);
+    limiter.recordFailure('a');
+    expect(limiter.retryAfterSeconds('a')).toBe(60);
+    expect(limiter.retryAfterSeconds('b')).toBe(0);
+    now += 30_000;
+    expect(limiter.retryAfterSeconds('a')).toBe(30);
+    now += 30_000;
+    expect(limiter.retryAfterSeconds('a')).toBe(0);
+    expect(limiter.size).toBe(0);
+  });
+
+  it('a success clears the count', () => {
+    const limiter = new FailureLimiter({ maxFailures: 2 });
+    limiter.recordFailure('a');
+    limiter.recordSuccess('a');
+    limiter.recordFailure('a');
+    expect(limiter.retryAfterSeconds('a')).toBe(0);
+  });
+
+  it('stays bounded under a flood of addresses', () => {
+    let now = 0;
+    const limiter = new FailureLimiter({ maxEntries: 100, windowMs: 1000, now: () => now });
+    for (let i = 0; i < 10_000; i += 1) {
+      now += 1;
+      limiter.recordFailure(`10.0.${i >> 8}.${i & 255}`);
+    }
+    expect(limiter.size).toBeLessThanOrEqual(100);
+  });
+});
