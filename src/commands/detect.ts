@@ -151,7 +151,7 @@ export async function detectCommand(argv: string[]): Promise<number> {
 
   let detector: Detector;
   try {
-    detector = await loadDetector(task, { modelId: values.model, threads, tiling: tiles === undefined ? undefined : { tiles } });
+    detector = await loadDetector(task, { modelId: values.model, threads, tiles });
   } catch (error) {
     process.stderr.write(`raypack-edge detect: ${error instanceof Error ? error.message : String(error)}\n`);
     return 1;

@@ -31,15 +31,33 @@ export const TASK_DEFAULTS: Readonly<Record<Task, { tiling: TilingOptions; nmsMo
 };
 
 export interface LoadOptions {
-  /** A model id (`models/<id>.json`); default DEFAULT_MODELS[task]. */
+  /** A model id (`models/<id>.json`); default DEFAULT_MODELS[task]. `model` is accepted as an alias. */
   readonly modelId?: string;
+  readonly model?: string;
   /** ONNX Runtime intra-op threads (default: all cores). */
   readonly threads?: number;
   readonly executionProviders?: readonly string[];
-  /** Override the task's tiling (faces: whole image + overlapping tiles). `{ tiles: 0 }` = whole image only. */
-  readonly tiling?: Partial<TilingOptions>;
+  /** Face tiling (see tiling.ts): tiles along the longer side (0 = whole image only), their overlap, and from which image/input size ratio tiles are added. */
+  readonly tiles?: number;
+  readonly overlap?: number;
+  readonly minImageToInput?: number;
   readonly nmsMode?: NmsMode;
   readonly maxDetections?: number;
+}
+
+const OPTION_KEYS = new Set(['modelId', 'model', 'threads', 'executionProviders', 'tiles', 'overlap', 'minImageToInput', 'nmsMode', 'maxDetections']);
+
+/** Options come from CLIs and config as loose key/values: reject unknown keys and wrong types with a clear message. */
+function checkOptions(options: Readonly<Record<string, unknown>>): void {
+  for (const [key, value] of Object.entries(options)) {
+    if (value === undefined) continue;
+    if (!OPTION_KEYS.has(key)) throw new RaypackError('bad_parameter', `unknown detector option '${key}' (known: ${[...OPTION_KEYS].join(', ')})`);
+    const numeric = ['threads', 'tiles', 'overlap', 'minImageToInput', 'maxDetections'].includes(key);
+    if (numeric && (typeof value !== 'number' || !Number.isFinite(value) || value < 0)) {
+      throw new RaypackError('bad_parameter', `detector option '${key}' must be a number >= 0`);
+    }
+    if (key === 'nmsMode' && value !== 'greedy' && value !== 'weighted') throw new RaypackError('bad_parameter', `nmsMode must be greedy or weighted`);
+  }
 }
 
 async function decoderFor(kind: DecoderKind): Promise<DecodeFn> {
@@ -70,12 +88,17 @@ export function manifestFor(task: Task, modelId?: string): ModelManifest {
 }
 
 export async function loadDetector(task: Task, options: LoadOptions = {}): Promise<Detector> {
-  const manifest = manifestFor(task, options.modelId);
+  checkOptions(options as Record<string, unknown>);
+  const manifest = manifestFor(task, options.modelId ?? options.model);
   const decode = await decoderFor(manifest.decoder);
   const session = await createSession(onnxPath(manifest.id), { threads: options.threads, executionProviders: options.executionProviders });
   const defaults = TASK_DEFAULTS[task];
   return new OnnxDetector(task, manifest, session, decode, {
-    tiling: { ...defaults.tiling, ...options.tiling },
+    tiling: {
+      tiles: options.tiles ?? defaults.tiling.tiles,
+      overlap: options.overlap ?? defaults.tiling.overlap,
+      minImageToInput: options.minImageToInput ?? defaults.tiling.minImageToInput,
+    },
     nmsMode: options.nmsMode ?? defaults.nmsMode,
     maxDetections: options.maxDetections ?? defaults.maxDetections,
   });
