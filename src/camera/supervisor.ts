@@ -1,0 +1,258 @@
+/**
+ * One supervised ffmpeg per camera: spawn, cut stdout into frames, restart on exit with backoff, and a watchdog
+ * that SIGKILLs an ffmpeg which has delivered no frame for `stallTimeoutMs` (a camera that hangs without closing
+ * the socket). stderr goes to a ring buffer with credentials removed and is logged only when ffmpeg fails.
+ * Timers and the clock are injectable so the state machine can be driven by fake time.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Logger } from '../log.ts';
+import { Backoff, type BackoffPolicy } from './backoff.ts';
+import { FrameSplitter } from './frame-splitter.ts';
+import { StderrRing } from './stderr-ring.ts';
+
+export type CameraState = 'connecting' | 'streaming' | 'stalled' | 'backoff' | 'stopped';
+
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const realClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+export interface RawFrame {
+  readonly data: Buffer;
+  readonly width: number;
+  readonly height: number;
+  /** Per-camera sequence number, counting from 1 since the daemon started. */
+  readonly seq: number;
+  /** Wall-clock ms when the frame arrived. */
+  readonly time: number;
+}
+
+export interface CameraSourceStatus {
+  readonly state: CameraState;
+  readonly fps: number;
+  readonly framesReceived: number;
+  readonly starts: number;
+  readonly stalls: number;
+  readonly lastFrameAt?: number;
+  readonly nextRestartInMs?: number;
+  readonly lastError?: string;
+}
+
+export interface CameraSourceOptions {
+  readonly id: string;
+  readonly ffmpegPath: string;
+  readonly args: readonly string[];
+  readonly width: number;
+  readonly height: number;
+  readonly stallTimeoutMs: number;
+  readonly backoff: BackoffPolicy;
+  readonly log: Logger;
+  /** Strings to blank out of stderr (passwords from the camera URL). */
+  readonly secrets?: readonly string[];
+  readonly clock?: Clock;
+  /** Milliseconds between SIGTERM and SIGKILL when stopping. */
+  readonly killGraceMs?: number;
+}
+
+export class CameraSource {
+  readonly id: string;
+  private readonly options: CameraSourceOptions;
+  private readonly clock: Clock;
+  private readonly backoff: Backoff;
+  private readonly stderr: StderrRing;
+  private readonly splitter: FrameSplitter;
+  private readonly frameListeners = new Set<(frame: RawFrame) => void>();
+  private readonly stateListeners = new Set<(state: CameraState) => void>();
+  private child: ChildProcess | undefined;
+  private childExited: Promise<void> = Promise.resolve();
+  private state: CameraState = 'stopped';
+  private stopping = false;
+  private watchdog: unknown;
+  private restartTimer: unknown;
+  private restartAt: number | undefined;
+  private firstFrameAt: number | undefined;
+  private lastFrameAt: number | undefined;
+  private stalledThisRun = false;
+  private seq = 0;
+  private starts = 0;
+  private stalls = 0;
+  private lastError: string | undefined;
+  /** Arrival times of recent frames, for the measured fps. */
+  private readonly recent: number[] = [];
+
+  constructor(options: CameraSourceOptions) {
+    this.id = options.id;
+    this.options = options;
+    this.clock = options.clock ?? realClock;
+    this.backoff = new Backoff(options.backoff);
+    this.stderr = new StderrRing(100, options.secrets ?? []);
+    this.splitter = new FrameSplitter(options.width * options.height * 3, (data) => this.onFrameBytes(data));
+  }
+
+  onFrame(listener: (frame: RawFrame) => void): () => void {
+    this.frameListeners.add(listener);
+    return () => this.frameListeners.delete(listener);
+  }
+
+  onState(listener: (state: CameraState) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  start(): void {
+    if (this.state !== 'stopped') return;
+    this.stopping = false;
+    this.spawnFfmpeg();
+  }
+
+  /** Stop ffmpeg (SIGTERM, then SIGKILL after the grace time) and wait until it has exited: no zombies. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.clearTimer('watchdog');
+    this.clearTimer('restartTimer');
+    const child = this.child;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const kill = setTimeout(() => child.kill('SIGKILL'), this.options.killGraceMs ?? 2000);
+      await this.childExited;
+      clearTimeout(kill);
+    }
+    this.setState('stopped');
+  }
+
+  status(): CameraSourceStatus {
+    const now = this.clock.now();
+    return {
+      state: this.state,
+      fps: this.measuredFps(now),
+      framesReceived: this.seq,
+      starts: this.starts,
+      stalls: this.stalls,
+      lastFrameAt: this.lastFrameAt,
+      nextRestartInMs: this.state === 'backoff' && this.restartAt !== undefined ? Math.max(0, this.restartAt - now) : undefined,
+      lastError: this.lastError,
+    };
+  }
+
+  /** The pid of the running ffmpeg (tests check that none is left behind). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  private spawnFfmpeg(): void {
+    this.starts += 1;
+    this.firstFrameAt = undefined;
+    this.stalledThisRun = false;
+    this.splitter.reset();
+    this.stderr.clear();
+    this.setState('connecting');
+    const child = spawn(this.options.ffmpegPath, [...this.options.args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    let resolveExit!: () => void;
+    this.childExited = new Promise((resolve) => (resolveExit = resolve));
+    child.stdout!.on('data', (chunk: Buffer) => this.splitter.push(chunk));
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (text: string) => this.stderr.push(text));
+    let spawnError: Error | undefined;
+    child.on('error', (error) => {
+      spawnError = error;
+    });
+    // 'close' (not 'exit'): stdout is drained, so no frame of this run arrives after we decide what comes next.
+    child.on('close', (code, signal) => {
+      this.child = undefined;
+      resolveExit();
+      this.onExit(code, signal, spawnError);
+    });
+    this.armWatchdog();
+  }
+
+  private onExit(code: number | null, signal: NodeJS.Signals | null, spawnError: Error | undefined): void {
+    this.clearTimer('watchdog');
+    if (this.stopping) return;
+    const now = this.clock.now();
+    const healthyMs = this.firstFrameAt === undefined ? 0 : (this.lastFrameAt ?? now) - this.firstFrameAt;
+    const delay = this.backoff.next(healthyMs);
+    const how = spawnError
+      ? `could not start ${this.options.ffmpegPath}: ${(spawnError as NodeJS.ErrnoException).code ?? spawnError.message}`
+      : this.stalledThisRun
+        ? `no frame for ${this.options.stallTimeoutMs} ms, killed`
+        : signal
+          ? `ffmpeg killed by ${signal}`
+          : `ffmpeg exited with code ${code}`;
+    this.lastError = summarise(how, this.stderr.snapshot());
+    this.options.log.warn('ffmpeg ended; restarting after backoff', {
+      reason: how,
+      restartInMs: delay,
+      streamedMs: healthyMs,
+      stderr: this.stderr.snapshot(),
+    });
+    this.restartAt = now + delay;
+    this.setState('backoff');
+    this.restartTimer = this.clock.setTimeout(() => {
+      this.restartTimer = undefined;
+      if (!this.stopping) this.spawnFfmpeg();
+    }, delay);
+  }
+
+  private onFrameBytes(data: Buffer): void {
+    const now = this.clock.now();
+    this.seq += 1;
+    this.lastFrameAt = now;
+    this.firstFrameAt ??= now;
+    this.recent.push(now);
+    if (this.recent.length > 64) this.recent.shift();
+    if (this.state !== 'streaming') {
+      this.setState('streaming');
+      this.options.log.info('streaming', { starts: this.starts });
+    }
+    this.armWatchdog();
+    const frame: RawFrame = { data, width: this.options.width, height: this.options.height, seq: this.seq, time: now };
+    for (const listener of this.frameListeners) listener(frame);
+  }
+
+  private armWatchdog(): void {
+    this.clearTimer('watchdog');
+    this.watchdog = this.clock.setTimeout(() => {
+      this.watchdog = undefined;
+      const child = this.child;
+      if (!child || this.stopping) return;
+      this.stalls += 1;
+      this.stalledThisRun = true;
+      this.setState('stalled');
+      this.options.log.warn('no frame within the stall timeout; killing ffmpeg', { stallTimeoutMs: this.options.stallTimeoutMs, pid: child.pid });
+      child.kill('SIGKILL');
+    }, this.options.stallTimeoutMs);
+  }
+
+  private clearTimer(which: 'watchdog' | 'restartTimer'): void {
+    if (this[which] !== undefined) this.clock.clearTimeout(this[which]);
+    this[which] = undefined;
+  }
+
+  private setState(next: CameraState): void {
+    if (this.state === next) return;
+    this.state = next;
+    for (const listener of this.stateListeners) listener(next);
+  }
+
+  /** Frames per second over the last 5 seconds of arrivals (0 when none arrived lately). */
+  private measuredFps(now: number): number {
+    const window = this.recent.filter((t) => now - t <= 5000);
+    if (window.length < 2) return 0;
+    const span = (window[window.length - 1] - window[0]) / 1000;
+    return span > 0 ? Math.round(((window.length - 1) / span) * 100) / 100 : 0;
+  }
+}
+
+/** The reason plus the last meaningful stderr line (often the actual cause, e.g. `Connection refused`). */
+function summarise(how: string, lines: readonly string[]): string {
+  const last = [...lines].reverse().find((l) => !/^\s*(Stream|Input|Output|Duration|Metadata|encoder|major_brand|compatible|minor)/i.test(l));
+  return last ? `${how}: ${last.trim().slice(0, 300)}` : how;
+}

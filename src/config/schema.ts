@@ -1,0 +1,271 @@
+/**
+ * The daemon's configuration as ONE JSON Schema: the single source of truth for keys, types, defaults and
+ * descriptions. `load.ts` validates against it (unknown keys rejected, every error reported with its path) and
+ * fills the defaults; `describe.ts` turns it into the config reference; `config/default.yaml` is checked against it
+ * by a test. Secrets are never keys here: the schema names the environment variables that hold them.
+ */
+
+const ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
+const ENV_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
+
+/** Anonymisation modes a camera may use by default; un-anonymised faces (`default`/`raw`) are only per request. */
+export const FACE_MODES = ['pixel', 'blur', 'fill', 'black'] as const;
+
+const threshold = (task: string): Record<string, unknown> => ({
+  type: 'number',
+  minimum: 0,
+  maximum: 1,
+  description: `Minimum score for ${task} detections. Absent: the detector's own default.`,
+});
+
+const point = {
+  type: 'array',
+  description: '[x, y] in pixels of the analysed frame (width x height of this camera).',
+  items: { type: 'number', minimum: 0 },
+  minItems: 2,
+  maxItems: 2,
+};
+
+export const CAMERA_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id'],
+  description: 'One camera: an ffmpeg input analysed at a fixed size and rate.',
+  properties: {
+    id: { type: 'string', pattern: ID_PATTERN, description: 'Short id used in MQTT topics and HTTP paths (letters, digits, _ and -).' },
+    url: {
+      type: 'string',
+      minLength: 1,
+      description:
+        'What ffmpeg reads: rtsp://user:pass@host/path, http(s)://, or a file path. Credentials in the URL are never logged. Give either url or url_env.',
+    },
+    url_env: {
+      type: 'string',
+      pattern: ENV_NAME_PATTERN,
+      description: 'Name of an environment variable holding the URL (keeps camera passwords out of the config file).',
+    },
+    enabled: { type: 'boolean', default: true, description: 'false: the camera is configured but not started.' },
+    fps: { type: 'number', exclusiveMinimum: 0, maximum: 30, default: 5, description: 'Analysis frames per second: ffmpeg delivers this rate.' },
+    width: { type: 'integer', minimum: 32, maximum: 3840, default: 640, description: 'Width of the analysed frame in pixels (ffmpeg scales to it).' },
+    height: { type: 'integer', minimum: 32, maximum: 2160, default: 360, description: 'Height of the analysed frame in pixels.' },
+    tasks: {
+      type: 'array',
+      items: { type: 'string', enum: ['face', 'objects', 'food'] },
+      uniqueItems: true,
+      default: ['face'],
+      description:
+        'What is published on MQTT: face, objects, food. Faces are always detected when snapshots are anonymised, whether published or not.',
+    },
+    thresholds: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: 'Per-task minimum scores.',
+      properties: { face: threshold('face'), objects: threshold('object'), food: threshold('food') },
+    },
+    facemode: {
+      type: 'string',
+      enum: [...FACE_MODES],
+      default: 'pixel',
+      description:
+        'How faces are anonymised in snapshots and the MJPEG stream: pixel, blur, fill (coloured box) or black.',
+    },
+    privacy_masks: {
+      type: 'array',
+      default: [],
+      description: 'Polygons blacked out in every frame before analysis, so they never appear in any image or result that leaves the device.',
+      items: { type: 'array', minItems: 3, maxItems: 64, items: point },
+    },
+    allow_raw: {
+      type: 'boolean',
+      default: false,
+      description:
+        'Allow un-anonymised faces (?facemode=default or raw) on snapshot/stream, and only for requests with an admin API key. Privacy masks still apply.',
+    },
+    loop: { type: 'boolean', default: false, description: 'Loop a file input forever (ffmpeg -stream_loop -1); for demos and tests.' },
+    realtime: {
+      type: 'boolean',
+      description: 'Read the input at its native rate (ffmpeg -re). Default: true for files, false for network streams.',
+    },
+    rtsp_transport: { type: 'string', enum: ['tcp', 'udp'], default: 'tcp', description: 'RTSP transport; tcp survives lossy Wi-Fi better.' },
+    stall_timeout_seconds: {
+      type: 'number',
+      exclusiveMinimum: 0,
+      description: 'Restart ffmpeg when no frame arrived for this long. Default: the global stall_timeout_seconds.',
+    },
+    input_args: {
+      type: 'array',
+      items: { type: 'string' },
+      default: [],
+      description: 'Extra ffmpeg arguments placed before -i (e.g. hardware decoding: ["-hwaccel", "auto"]).',
+    },
+  },
+} as const;
+
+export const CONFIG_SCHEMA = {
+  $id: 'https://raypack.ai/schemas/edge-config.json',
+  type: 'object',
+  additionalProperties: false,
+  description: 'RAYPACK Edge daemon configuration (YAML or JSON).',
+  properties: {
+    device: { type: 'string', pattern: ID_PATTERN, default: 'raypack-edge', description: 'Device name: the second level of every MQTT topic.' },
+    state_dir: {
+      type: 'string',
+      default: '',
+      description: 'Writable directory for generated files (the demo video). Empty: $STATE_DIRECTORY (systemd) or a temp directory.',
+    },
+    log_level: { type: 'string', enum: ['debug', 'info', 'warn', 'error'], default: 'info', description: 'Minimum log level.' },
+    demo: {
+      type: 'boolean',
+      default: false,
+      description: 'Add the DEMO camera: a looped video made at start from sample photos shipped with the dependencies.',
+    },
+    stall_timeout_seconds: {
+      type: 'number',
+      exclusiveMinimum: 0,
+      default: 20,
+      description: 'Watchdog: kill and restart ffmpeg when a camera delivered no frame for this long.',
+    },
+    restart_backoff: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: 'Delay before restarting a failed ffmpeg: doubles from initial to max; reset after a run of at least max seconds.',
+      properties: {
+        initial_seconds: { type: 'number', exclusiveMinimum: 0, default: 1, description: 'First restart delay.' },
+        max_seconds: { type: 'number', exclusiveMinimum: 0, default: 60, description: 'Longest restart delay.' },
+      },
+    },
+    ffmpeg_path: { type: 'string', default: 'ffmpeg', description: 'The ffmpeg executable.' },
+    mqtt: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: 'Where results are published. Without url: an embedded broker (aedes) on embedded.host:embedded.port.',
+      properties: {
+        url: { type: 'string', pattern: '^(mqtts?|tcp|ssl|wss?)://', description: 'External broker: mqtt://host:1883 or mqtts://host:8883.' },
+        embedded: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          description: 'The embedded broker used when url is absent.',
+          properties: {
+            host: { type: 'string', default: '127.0.0.1', description: 'Listen address (0.0.0.0 to let other machines subscribe).' },
+            port: { type: 'integer', minimum: 0, maximum: 65535, default: 1883, description: 'Listen port (0: any free port).' },
+          },
+        },
+        username: { type: 'string', description: 'Broker user name.' },
+        password_env: {
+          type: 'string',
+          pattern: ENV_NAME_PATTERN,
+          default: 'RAYPACK_MQTT_PASSWORD',
+          description: 'Environment variable holding the broker password (passwords are never read from the config file).',
+        },
+        client_id: { type: 'string', description: 'MQTT client id. Default: raypack-edge-<device>.' },
+        protocol_version: { type: 'integer', enum: [4, 5], default: 4, description: '4 = MQTT 3.1.1, 5 = MQTT 5.' },
+        tls: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          description: 'TLS files for mqtts:// (paths to PEM files).',
+          properties: {
+            ca: { type: 'string', description: 'CA certificate file.' },
+            cert: { type: 'string', description: 'Client certificate file.' },
+            key: { type: 'string', description: 'Client private key file.' },
+            reject_unauthorized: { type: 'boolean', default: true, description: 'Verify the broker certificate.' },
+          },
+        },
+        base_topic: { type: 'string', pattern: '^[^#+]+$', default: 'raypack', description: 'First level of every topic.' },
+        qos: { type: 'integer', enum: [0, 1], default: 1, description: 'QoS of result messages.' },
+        heartbeat_seconds: {
+          type: 'number',
+          exclusiveMinimum: 0,
+          default: 30,
+          description: 'Republish an unchanged result (and the camera status) at least this often.',
+        },
+        keepalive_seconds: { type: 'integer', minimum: 0, default: 30, description: 'MQTT keep-alive.' },
+        reconnect: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          description: 'Reconnect delays: double from initial to max while the broker is unreachable.',
+          properties: {
+            initial_seconds: { type: 'number', exclusiveMinimum: 0, default: 1, description: 'First reconnect delay.' },
+            max_seconds: { type: 'number', exclusiveMinimum: 0, default: 30, description: 'Longest reconnect delay.' },
+          },
+        },
+        offline_buffer: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          description: 'Messages kept while the broker is unreachable; the oldest are dropped (and counted) beyond either bound.',
+          properties: {
+            max_messages: { type: 'integer', minimum: 0, default: 1000, description: 'Most messages kept.' },
+            max_bytes: { type: 'integer', minimum: 0, default: 1048576, description: 'Most payload bytes kept.' },
+          },
+        },
+      },
+    },
+    http: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: 'The local HTTP server: RAYPACK API, camera status, anonymised snapshots and MJPEG.',
+      properties: {
+        enabled: { type: 'boolean', default: true, description: 'Serve HTTP.' },
+        host: { type: 'string', default: '0.0.0.0', description: 'Listen address.' },
+        port: { type: 'integer', minimum: 0, maximum: 65535, default: 8080, description: 'Listen port (0: any free port).' },
+        mjpeg_fps: { type: 'number', exclusiveMinimum: 0, maximum: 30, default: 5, description: 'Frames per second of /cameras/:id/stream.mjpeg.' },
+        mjpeg_max_clients: { type: 'integer', minimum: 1, default: 8, description: 'Most simultaneous MJPEG viewers per camera.' },
+        require_key_for_cameras: {
+          type: 'boolean',
+          default: false,
+          description: 'Require an API key for /cameras routes (anonymised images). Raw images always need an admin key.',
+        },
+      },
+    },
+    api_keys: {
+      type: 'array',
+      default: [],
+      description: 'API keys, each read from an environment variable. Admin keys may request raw snapshots where a camera allows it.',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['env'],
+        properties: {
+          env: { type: 'string', pattern: ENV_NAME_PATTERN, description: 'Environment variable holding the key.' },
+          name: { type: 'string', description: 'Label for logs (the key itself is never logged).' },
+          admin: { type: 'boolean', default: false, description: 'Admin key.' },
+        },
+      },
+    },
+    inference: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: 'The inference queue shared by all cameras and the HTTP API.',
+      properties: {
+        threads: { type: 'integer', minimum: 1, maximum: 64, default: 1, description: 'ONNX Runtime intra-op threads per model.' },
+        concurrency: { type: 'integer', minimum: 1, maximum: 16, default: 1, description: 'Inference jobs run at once.' },
+        queue_size: { type: 'integer', minimum: 0, maximum: 1000, default: 4, description: 'Jobs waiting at most; more are refused (camera frames dropped and counted).' },
+      },
+    },
+    publish: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: 'When results are published: on change, and at least every mqtt.heartbeat_seconds.',
+      properties: {
+        min_iou: {
+          type: 'number',
+          minimum: 0,
+          maximum: 1,
+          default: 0.6,
+          description: 'A box counts as moved (and the result as changed) when its overlap with the last published box falls below this IoU.',
+        },
+        min_interval_seconds: { type: 'number', minimum: 0, default: 0.5, description: 'Publish a changed result at most this often per camera and task.' },
+      },
+    },
+    cameras: { type: 'array', default: [], items: CAMERA_SCHEMA, description: 'The cameras.' },
+  },
+} as const;

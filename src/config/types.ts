@@ -1,0 +1,93 @@
+/**
+ * TypeScript view of a validated configuration (defaults filled). Keys mirror the YAML (snake_case) so that a
+ * key in an error message, the docs and the code are the same word. `schema.ts` is the source of truth; a test
+ * checks that the defaults it produces satisfy these types' required fields.
+ */
+import type { Task } from '../detect/types.ts';
+import type { FACE_MODES } from './schema.ts';
+
+export type CameraFaceMode = (typeof FACE_MODES)[number];
+export type Point = [number, number];
+
+export interface CameraConfig {
+  id: string;
+  url?: string;
+  url_env?: string;
+  enabled: boolean;
+  fps: number;
+  width: number;
+  height: number;
+  tasks: Task[];
+  thresholds: Partial<Record<Task, number>>;
+  facemode: CameraFaceMode;
+  privacy_masks: Point[][];
+  allow_raw: boolean;
+  loop: boolean;
+  realtime?: boolean;
+  rtsp_transport: 'tcp' | 'udp';
+  stall_timeout_seconds?: number;
+  input_args: string[];
+}
+
+export interface MqttConfig {
+  url?: string;
+  embedded: { host: string; port: number };
+  username?: string;
+  password_env: string;
+  client_id?: string;
+  protocol_version: 4 | 5;
+  tls: { ca?: string; cert?: string; key?: string; reject_unauthorized: boolean };
+  base_topic: string;
+  qos: 0 | 1;
+  heartbeat_seconds: number;
+  keepalive_seconds: number;
+  reconnect: { initial_seconds: number; max_seconds: number };
+  offline_buffer: { max_messages: number; max_bytes: number };
+}
+
+export interface HttpConfig {
+  enabled: boolean;
+  host: string;
+  port: number;
+  mjpeg_fps: number;
+  mjpeg_max_clients: number;
+  require_key_for_cameras: boolean;
+}
+
+export interface ApiKeyConfig {
+  env: string;
+  name?: string;
+  admin: boolean;
+}
+
+export interface Config {
+  device: string;
+  state_dir: string;
+  log_level: 'debug' | 'info' | 'warn' | 'error';
+  demo: boolean;
+  stall_timeout_seconds: number;
+  restart_backoff: { initial_seconds: number; max_seconds: number };
+  ffmpeg_path: string;
+  mqtt: MqttConfig;
+  http: HttpConfig;
+  api_keys: ApiKeyConfig[];
+  inference: { threads: number; concurrency: number; queue_size: number };
+  publish: { min_iou: number; min_interval_seconds: number };
+  cameras: CameraConfig[];
+}
+
+/** Values taken from the environment at load time: never written to logs or echoed in errors. */
+export interface Secrets {
+  mqttPassword?: string;
+  /** key -> { name, admin } */
+  apiKeys: Map<string, { name: string; admin: boolean }>;
+  /** camera id -> URL read from its url_env */
+  cameraUrls: Map<string, string>;
+}
+
+export interface LoadedConfig {
+  readonly config: Config;
+  readonly secrets: Secrets;
+  /** Where the config came from (file path or `built-in defaults`), for the start log. */
+  readonly source: string;
+}
