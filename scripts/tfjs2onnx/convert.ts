@@ -108,6 +108,10 @@ export function convertTfGraph(graph: TfGraph, options: ConvertOptions): Uint8Ar
     inputInfos.push({ name: onnxName, dtype: 'float32', shape: permuteShape(spec.shape, perm) });
   }
 
+  // Output names are claimed first so no internal tensor (often named after a TF node) can take them.
+  const outputNames = options.outputs.map((tfName, k) => options.outputNames?.[k] ?? tfName.replace(/:/g, '_'));
+  for (const name of outputNames) b.reserve(name);
+
   for (const node of orderedNodes(byName, options.outputs)) {
     if (values.has(`${node.name}:0`)) continue;
     if (node.op === 'Placeholder') throw new ConvertError(node, 'placeholder needed by the outputs but not declared in options.inputs');
@@ -135,7 +139,7 @@ export function convertTfGraph(graph: TfGraph, options: ConvertOptions): Uint8Ar
   const outputInfos: ValueInfo[] = options.outputs.map((tfName, k) => {
     const v = values.get(tensorKey(tfName));
     if (!v) throw new ConvertError(tfName, 'output has no value');
-    const name = options.outputNames?.[k] ?? tfName.replace(/:/g, '_');
+    const name = outputNames[k];
     // Outputs are in TF layout (e.g. NHWC maps), exactly what the tfjs model returns.
     const src = ctx.materialize(v, identityPerm(v.kind === 'const' ? v.t.shape.length : v.shape.length), `${name}/src`);
     b.addNamedNode('Identity', [src], name);

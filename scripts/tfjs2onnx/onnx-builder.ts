@@ -78,9 +78,8 @@ export class OnnxGraphBuilder {
     return outputs;
   }
 
-  /** Adds an ONNX node whose single output gets exactly `output` (for graph outputs). */
+  /** Adds an ONNX node whose single output gets exactly `output`, a name reserved beforehand (graph outputs). */
   addNamedNode(opType: string, inputs: readonly string[], output: string): void {
-    this.reserve(output);
     this.nodes.push({ opType, input: [...inputs], output: [output], name: this.uniqueName(`${output}/${opType}`), attribute: [] });
   }
 

@@ -37,6 +37,22 @@ export interface ModelManifest {
   readonly decoderOptions: Readonly<Record<string, unknown>>;
   readonly defaultThreshold: number;
   readonly nmsIou: number;
+  /**
+   * How `scripts/build-models.ts` converts a `tfjs-graph` source (optional; ignored at run time). The graph is
+   * cut at `tfOutputs` (in-graph post-processing after them is dropped); ONNX output k is `tfOutputs[k]`,
+   * named `outputs[k]`, in TF layout (NHWC maps stay NHWC).
+   */
+  readonly convert?: ModelConvertSpec;
+}
+
+export interface ModelConvertSpec {
+  /** The TF placeholder fed by the ONNX input `input.name`. */
+  readonly tfInput: string;
+  /** Its TF shape; 4-D is NHWC unless `tfInputLayout` is NCHW (the ONNX input is NCHW either way). */
+  readonly tfInputShape: readonly number[];
+  readonly tfInputLayout?: 'NHWC' | 'NCHW';
+  /** TF tensor names (`node` or `node:1`), one per entry of `outputs`, same order. */
+  readonly tfOutputs: readonly string[];
 }
 
 export function readManifest(id: string): ModelManifest {
