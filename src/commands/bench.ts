@@ -1,4 +1,113 @@
-export async function benchCommand(_argv: string[]): Promise<number> {
-  process.stderr.write('raypack-edge bench: not built yet\n');
-  return 1;
+/**
+ * `raypack-edge bench`: our detectors against the Node libraries users pick today (face-api, Human on tfjs-wasm),
+ * measured in the same run on the same photos, plus the camera pipeline under load. See docs/BENCHMARKS.md.
+ */
+import { writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isRaypackError } from '../errors.ts';
+import { logger } from '../log.ts';
+import { listManifests } from '../detect/manifest.ts';
+import { DEFAULT_MODELS, loadDetector } from '../detect/registry.ts';
+import type { Task } from '../detect/types.ts';
+import { benchImageSets } from '../bench/images.ts';
+import { measureLatency, ourContender, peerContender, type Contender, type SetResult } from '../bench/latency.ts';
+import { machineInfo, machineLine } from '../bench/machine.ts';
+import { BENCH_USAGE, parseBenchArgs, type BenchOptions } from '../bench/options.ts';
+import { PeerClient } from '../bench/peers/client.ts';
+import { PEERS, type PeerId } from '../bench/peers/protocol.ts';
+import { runPipeline, type PipelineResult } from '../bench/pipeline.ts';
+import { latencyTable, pipelineLines } from '../bench/report.ts';
+import { hasVariant, loadVariantDetector, type Variant } from '../bench/variant-detector.ts';
+
+const log = logger('bench');
+const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** Our models for a task: the ones asked for, else every manifest of the task whose ONNX file is built. */
+function ourModels(task: 'face' | 'objects', options: BenchOptions): { id: string; variant: Variant }[] {
+  // A quick run keeps to the default model of the task: it only proves that the bench still works.
+  const wanted = options.models ?? (options.quick ? [DEFAULT_MODELS[task]] : undefined);
+  const ids = listManifests()
+    .filter((m) => m.task === task && (!wanted || wanted.includes(m.id)))
+    .map((m) => m.id);
+  return ids.flatMap((id) => {
+    const variants: Variant[] = ['fp32', 'int8'];
+    return variants.filter((v) => hasVariant(id, v) && (v === 'fp32' || options.int8)).map((variant) => ({ id, variant }));
+  });
+}
+
+async function benchTask(task: 'face' | 'objects', options: BenchOptions, peers: PeerClient | undefined): Promise<SetResult[]> {
+  const contenders: Contender[] = [];
+  try {
+    for (const { id, variant } of ourModels(task, options)) {
+      const detector = await loadVariantDetector(task as Task, id, variant, options.threads);
+      contenders.push(ourContender(variant === 'fp32' ? id : `${id}.${variant}`, `${id}${variant === 'fp32' ? '' : ` ${variant}`} (onnxruntime)`, detector));
+    }
+    if (contenders.length === 0) {
+      log.warn('no built model for this task: run `npm run models`', { task });
+      return [];
+    }
+    if (peers) {
+      for (const [peer, meta] of Object.entries(PEERS) as [PeerId, (typeof PEERS)[PeerId]][]) {
+        if (meta.task !== task) continue;
+        await peers.load(peer);
+        contenders.push(peerContender(peers, peer, meta.label));
+      }
+    }
+    const sets = benchImageSets(task, { samples: options.samples, shared: options.shared, projectRoot: PROJECT_ROOT });
+    return await measureLatency(task, sets, contenders, { iterations: options.iterations, warmup: options.warmup });
+  } finally {
+    for (const c of contenders) await c.close();
+  }
+}
+
+export async function benchCommand(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(BENCH_USAGE);
+    return 0;
+  }
+  let options: BenchOptions;
+  try {
+    options = parseBenchArgs(argv);
+  } catch (error) {
+    process.stderr.write(`raypack-edge bench: ${error instanceof Error ? error.message : String(error)}\n${BENCH_USAGE}`);
+    return 2;
+  }
+  const wantsLatency = options.parts.includes('face') || options.parts.includes('objects');
+  const peers = wantsLatency && options.peers ? PeerClient.start() : undefined;
+  const latency: SetResult[] = [];
+  let pipeline: PipelineResult | undefined;
+  try {
+    const peerInfo = peers ? await peers.info() : undefined;
+    const machine = machineInfo();
+    const header = machineLine(machine, peerInfo);
+    process.stdout.write(`raypack-edge bench ${argv.join(' ')}\n${header}\n`);
+    for (const task of ['face', 'objects'] as const) {
+      if (!options.parts.includes(task)) continue;
+      const results = await benchTask(task, options, peers);
+      latency.push(...results);
+      process.stdout.write(latencyTable(results).join('\n') + '\n');
+    }
+    if (options.parts.includes('pipeline')) {
+      const detector = await loadDetector('face', { threads: options.threads });
+      try {
+        pipeline = await runPipeline(detector, { ...options, projectRoot: PROJECT_ROOT });
+      } finally {
+        await detector.close();
+      }
+      process.stdout.write(pipelineLines(pipeline).join('\n') + '\n');
+    }
+    if (options.json) {
+      const report = { command: `raypack-edge bench ${argv.join(' ')}`, date: new Date().toISOString(), machine, machineLine: header, peers: peerInfo, options, latency, pipeline };
+      writeFileSync(options.json, JSON.stringify(report, null, 2) + '\n');
+      process.stdout.write(`\nJSON written to ${options.json}\n`);
+    }
+    return 0;
+  } catch (error) {
+    process.stderr.write(`raypack-edge bench: ${error instanceof Error ? error.message : String(error)}\n`);
+    if (!isRaypackError(error)) log.error('bench failed', { stack: error instanceof Error ? error.stack : undefined });
+    return 1;
+  } finally {
+    await peers?.close();
+  }
 }

@@ -1,0 +1,243 @@
+/**
+ * Static QDQ quantization of an ONNX graph: QuantizeLinear/DequantizeLinear pairs around the operators that ONNX
+ * Runtime runs in integer arithmetic (its QDQ fusions turn DQ -> Conv -> Q into QLinearConv, DQ -> Add -> Q into
+ * QLinearAdd, and so on). Weights of Conv, Gemm and MatMul are stored as int8 (per output channel for Conv),
+ * biases as int32, activations as uint8 with ranges from calibration.
+ *
+ * Two steps, so that calibration knows what to observe: `planQuantization` lists the float tensors that will be
+ * quantized; `applyQdq` rewrites the graph given their calibrated ranges.
+ */
+import { activationParams, quantizeBias, quantizeWeights, type ActivationParams } from './quant-math.ts';
+import {
+  DataType,
+  attribute,
+  constantTensors,
+  defaultOpset,
+  dimsOf,
+  floatData,
+  makeTensor,
+  onnx,
+  toNumber,
+  type ModelProto,
+  type NodeProto,
+  type TensorProto,
+} from './onnx-model.ts';
+
+/** Operators whose inputs and output get Q/DQ; ONNX Runtime has integer kernels or QDQ fusions for each. */
+const QUANTIZED_OPS = new Set(['Conv', 'Gemm', 'MatMul', 'Add', 'Mul', 'Concat', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'Sigmoid', 'LeakyRelu']);
+/** Operators whose output must keep the input's scale for ONNX Runtime to run them on uint8 directly. */
+const SAME_SCALE_OPS = new Set(['MaxPool']);
+/** Input slots holding weights (int8) and biases (int32), per operator. */
+const WEIGHT_SLOT: Readonly<Record<string, number>> = { Conv: 1, Gemm: 1, MatMul: 1 };
+const BIAS_SLOT: Readonly<Record<string, number>> = { Conv: 2, Gemm: 2 };
+/** Operators whose meaning changed at opset 13: a model using them cannot simply be relabelled opset 13. */
+const CHANGED_AT_13 = new Set(['Split', 'Squeeze', 'Unsqueeze', 'Softmax', 'LogSoftmax', 'Hardmax', 'ReduceSum']);
+
+export interface QuantizationPlan {
+  /** Float activations to quantize (calibration observes exactly these). */
+  readonly activations: readonly string[];
+  /** Activation -> the activation whose range it must share (MaxPool output -> its input). */
+  readonly sharedRange: ReadonlyMap<string, string>;
+  /** Per-channel Conv weights are possible (opset >= 13, or relabelled to 13). */
+  readonly perChannel: boolean;
+  readonly opsetAfter: number;
+}
+
+function consumersOf(nodes: readonly NodeProto[]): Map<string, NodeProto[]> {
+  const consumers = new Map<string, NodeProto[]>();
+  for (const node of nodes) {
+    for (const input of node.input ?? []) {
+      if (!input) continue;
+      const list = consumers.get(input) ?? [];
+      list.push(node);
+      consumers.set(input, list);
+    }
+  }
+  return consumers;
+}
+
+/** Relu, or Clip whose lower bound is 0: ONNX Runtime folds these into the Q that follows when its zero point is 0. */
+function isRectifier(node: NodeProto, constants: ReadonlyMap<string, TensorProto>): boolean {
+  if (node.opType === 'Relu') return true;
+  if (node.opType !== 'Clip') return false;
+  const minAttribute = attribute(node, 'min');
+  if (minAttribute) return minAttribute.f === 0;
+  const minTensor = node.input?.[1] ? constants.get(node.input[1]) : undefined;
+  const value = minTensor ? floatData(minTensor) : undefined;
+  return value !== undefined && value.length === 1 && value[0] === 0;
+}
+
+export function planQuantization(model: ModelProto, options: { perChannel?: boolean } = {}): QuantizationPlan {
+  const graph = model.graph;
+  if (!graph) throw new Error('the model has no graph');
+  const nodes = graph.node ?? [];
+  const constants = constantTensors(model);
+  const consumers = consumersOf(nodes);
+  const graphOutputs = new Set((graph.output ?? []).map((o) => o.name ?? ''));
+  const activations = new Set<string>();
+  const sharedRange = new Map<string, string>();
+
+  for (const node of nodes) {
+    const op = node.opType ?? '';
+    if (!QUANTIZED_OPS.has(op)) continue;
+    (node.input ?? []).forEach((input, slot) => {
+      if (!input || constants.has(input)) return;
+      if (slot === BIAS_SLOT[op]) return;
+      activations.add(input);
+    });
+    const output = node.output?.[0];
+    if (!output || graphOutputs.has(output)) continue;
+    const next = consumers.get(output) ?? [];
+    // Quantize after a following Relu/Clip(0, x) instead of before it: ORT then drops the rectifier entirely.
+    if (next.length === 1 && isRectifier(next[0], constants) && next[0].output?.[0] && !graphOutputs.has(next[0].output[0])) {
+      activations.add(next[0].output[0]);
+    } else {
+      activations.add(output);
+      if (SAME_SCALE_OPS.has(op) && node.input?.[0]) sharedRange.set(output, node.input[0]);
+    }
+  }
+
+  const opset = defaultOpset(model);
+  const usesChanged = nodes.some((n) => CHANGED_AT_13.has(n.opType ?? ''));
+  const wantPerChannel = options.perChannel ?? true;
+  const perChannel = wantPerChannel && (opset >= 13 || !usesChanged);
+  return { activations: [...activations], sharedRange, perChannel, opsetAfter: perChannel ? Math.max(13, opset) : Math.max(10, opset) };
+}
+
+export interface QdqSummary {
+  readonly quantizedActivations: number;
+  readonly quantizedWeights: number;
+  readonly perChannel: boolean;
+  readonly opset: number;
+}
+
+/**
+ * Rewrite `model` in place. `ranges` holds the calibrated [min, max] of each float activation of the plan;
+ * planned tensors without a range (not float, or never produced) are left alone.
+ */
+export function applyQdq(model: ModelProto, plan: QuantizationPlan, ranges: ReadonlyMap<string, readonly [number, number]>): QdqSummary {
+  const graph = model.graph;
+  if (!graph) throw new Error('the model has no graph');
+  const constants = constantTensors(model);
+  const params = new Map<string, ActivationParams>();
+  for (const name of plan.activations) {
+    const range = ranges.get(plan.sharedRange.get(name) ?? name) ?? ranges.get(name);
+    if (range) params.set(name, activationParams(range[0], range[1]));
+  }
+
+  const head: NodeProto[] = [];
+  const newInitializers: TensorProto[] = [];
+  const dequantized = new Map<string, string>();
+
+  const qdqNodes = (tensor: string, p: ActivationParams): NodeProto[] => {
+    const scale = `${tensor}_scale`;
+    const zeroPoint = `${tensor}_zero_point`;
+    newInitializers.push(makeTensor(scale, DataType.FLOAT, [], Float32Array.of(p.scale)));
+    newInitializers.push(makeTensor(zeroPoint, DataType.UINT8, [], Uint8Array.of(p.zeroPoint)));
+    dequantized.set(tensor, `${tensor}_dequantized`);
+    return [
+      onnx.NodeProto.create({ name: `${tensor}_QuantizeLinear`, opType: 'QuantizeLinear', input: [tensor, scale, zeroPoint], output: [`${tensor}_quantized`] }),
+      onnx.NodeProto.create({ name: `${tensor}_DequantizeLinear`, opType: 'DequantizeLinear', input: [`${tensor}_quantized`, scale, zeroPoint], output: [`${tensor}_dequantized`] }),
+    ];
+  };
+
+  // A constant tensor stored quantized, read back through one DequantizeLinear at the head of the graph.
+  const dequantizeConstant = (name: string, dataType: number, dims: number[], data: Int8Array | Uint8Array | Int32Array, scales: Float32Array, zeroPoint: Int8Array | Uint8Array | Int32Array, axis?: number): string => {
+    const quantizedName = `${name}_quantized`;
+    const output = `${name}_dequantized`;
+    newInitializers.push(makeTensor(quantizedName, dataType, dims, data));
+    newInitializers.push(makeTensor(`${name}_scale`, DataType.FLOAT, scales.length === 1 && axis === undefined ? [] : [scales.length], scales));
+    newInitializers.push(makeTensor(`${name}_zero_point`, dataType, zeroPoint.length === 1 && axis === undefined ? [] : [zeroPoint.length], zeroPoint));
+    const attributes = axis === undefined ? [] : [onnx.AttributeProto.create({ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: axis })];
+    head.push(
+      onnx.NodeProto.create({ name: `${name}_DequantizeLinear`, opType: 'DequantizeLinear', input: [quantizedName, `${name}_scale`, `${name}_zero_point`], output: [output], attribute: attributes }),
+    );
+    return output;
+  };
+
+  let quantizedWeights = 0;
+  const rewrittenInputs = new Map<NodeProto, string[]>();
+  for (const node of graph.node ?? []) {
+    const op = node.opType ?? '';
+    if (!QUANTIZED_OPS.has(op)) continue;
+    const inputs = [...(node.input ?? [])];
+    const inputParams = inputs[0] ? params.get(inputs[0]) : undefined;
+    const weightName = inputs[WEIGHT_SLOT[op]];
+    const weightTensor = weightName !== undefined ? constants.get(weightName) : undefined;
+    const weights = weightTensor ? floatData(weightTensor) : undefined;
+    if (weightTensor && weights && inputParams && WEIGHT_SLOT[op] !== undefined) {
+      const dims = dimsOf(weightTensor);
+      const perChannel = plan.perChannel && op === 'Conv';
+      const q = quantizeWeights(weights, dims, perChannel);
+      const slot = WEIGHT_SLOT[op];
+      const id = `${node.name || node.output?.[0]}_${slot}`;
+      inputs[slot] = dequantizeConstant(`${id}_weight`, DataType.INT8, dims, q.data, q.scales, new Int8Array(q.scales.length), perChannel ? 0 : undefined);
+      quantizedWeights += 1;
+      const biasSlot = BIAS_SLOT[op];
+      const biasTensor = biasSlot !== undefined && inputs[biasSlot] ? constants.get(inputs[biasSlot]) : undefined;
+      const bias = biasTensor ? floatData(biasTensor) : undefined;
+      if (biasSlot !== undefined && bias && biasTensor) {
+        // Per-tensor weights give one weight scale; the bias still needs one scale per element.
+        const b = quantizeBias(bias, inputParams.scale, q.scales);
+        const biasScales = perChannel ? b.scales : Float32Array.of(b.scales[0]);
+        inputs[biasSlot] = dequantizeConstant(`${id}_bias`, DataType.INT32, dimsOf(biasTensor), b.data, biasScales, new Int32Array(biasScales.length), perChannel ? 0 : undefined);
+      }
+    }
+    // Other constant inputs (Add/Mul/Concat operands): uint8 per tensor over their own range.
+    inputs.forEach((input, slot) => {
+      if (!input || slot === WEIGHT_SLOT[op] || slot === BIAS_SLOT[op]) return;
+      const tensor = constants.get(input);
+      const values = tensor ? floatData(tensor) : undefined;
+      if (!tensor || !values || values.length === 0) return;
+      let min = Infinity;
+      let max = -Infinity;
+      for (const v of values) {
+        min = Math.min(min, v);
+        max = Math.max(max, v);
+      }
+      const p = activationParams(min, max);
+      const data = Uint8Array.from(values, (v) => Math.max(0, Math.min(255, Math.round(v / p.scale) + p.zeroPoint)));
+      const id = `${node.name || node.output?.[0]}_${slot}_const`;
+      inputs[slot] = dequantizeConstant(id, DataType.UINT8, dimsOf(tensor), data, Float32Array.of(p.scale), Uint8Array.of(p.zeroPoint));
+    });
+    rewrittenInputs.set(node, inputs);
+  }
+
+  // Graph inputs that are quantized get their pair first; every other pair follows the node producing the tensor.
+  const body: NodeProto[] = [];
+  for (const input of graph.input ?? []) {
+    const p = input.name ? params.get(input.name) : undefined;
+    if (p && input.name) body.push(...qdqNodes(input.name, p));
+  }
+  for (const node of graph.node ?? []) {
+    const own = rewrittenInputs.get(node) ?? [...(node.input ?? [])];
+    node.input = own.map((name) => dequantized.get(name) ?? name);
+    body.push(node);
+    for (const output of node.output ?? []) {
+      const p = params.get(output);
+      if (p) body.push(...qdqNodes(output, p));
+    }
+  }
+  graph.node = [...head, ...body];
+  graph.initializer = [...(graph.initializer ?? []), ...newInitializers];
+  removeUnused(model);
+
+  const opsetEntry = model.opsetImport?.find((o) => !o.domain || o.domain === 'ai.onnx');
+  if (opsetEntry) opsetEntry.version = plan.opsetAfter;
+  // IR version 7 is the lowest that ONNX Runtime accepts with opset 13.
+  if (toNumber(model.irVersion) < 7) model.irVersion = 7;
+  return { quantizedActivations: params.size, quantizedWeights, perChannel: plan.perChannel, opset: plan.opsetAfter };
+}
+
+/** Drop float weights and Constant nodes that the quantized copies replaced. */
+function removeUnused(model: ModelProto): void {
+  const graph = model.graph;
+  if (!graph) return;
+  const used = new Set<string>((graph.output ?? []).map((o) => o.name ?? ''));
+  for (const node of graph.node ?? []) for (const input of node.input ?? []) used.add(input);
+  const wasInitializer = new Set((graph.initializer ?? []).map((t) => t.name ?? ''));
+  graph.node = (graph.node ?? []).filter((n) => n.opType !== 'Constant' || used.has(n.output?.[0] ?? ''));
+  graph.initializer = (graph.initializer ?? []).filter((t) => used.has(t.name ?? ''));
+  // Old models (IR < 4) also list every initializer as a graph input: drop those whose initializer is gone.
+  graph.input = (graph.input ?? []).filter((i) => used.has(i.name ?? '') || !wasInitializer.has(i.name ?? ''));
+}

@@ -1,0 +1,222 @@
+/**
+ * The camera pipeline under load: N cameras, each an ffmpeg process reading a video in real time (-re), emitting
+ * raw RGB frames at the given fps and size; one latest-frame slot per camera (a new frame replaces one still
+ * waiting, and the replaced one counts as dropped); one inference worker serving the cameras round-robin.
+ * Reports analysed fps, drops, CPU share (this process and the ffmpeg children) and RSS.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { logger, redactUrl } from '../log.ts';
+import type { Detector, RgbImage } from '../detect/types.ts';
+import { summarize, type LatencySummary } from './stats.ts';
+import { faceApiSamples } from './images.ts';
+
+const log = logger('bench:pipeline');
+
+export interface PipelineOptions {
+  readonly cameras: number;
+  readonly fps: number;
+  readonly width: number;
+  readonly height: number;
+  readonly seconds: number;
+  readonly projectRoot: string;
+}
+
+export interface PipelineResult {
+  readonly cameras: number;
+  readonly fps: number;
+  readonly size: string;
+  readonly source: string;
+  readonly seconds: number;
+  readonly framesReceived: number;
+  readonly framesAnalysed: number;
+  readonly framesDropped: number;
+  readonly analysedFps: number;
+  /** Offered frame rate: cameras x fps. */
+  readonly offeredFps: number;
+  readonly detect: LatencySummary;
+  /** Frame arrival to detections available. */
+  readonly frameAge: LatencySummary;
+  /** CPU time / (wall time x cores), in percent of the whole machine. */
+  readonly cpuSharePercent: { readonly node: number; readonly ffmpeg: number; readonly total: number };
+  readonly rssMiB: { readonly max: number; readonly end: number };
+  readonly detectorModel: string;
+}
+
+/** Video inputs: the ASL clips from ../shared/data (people facing the camera), else loops of the sample photos. */
+export function cameraSources(projectRoot: string, count: number): { kind: 'video' | 'photo'; file: string }[] {
+  const folder = resolve(projectRoot, '../shared/data/video/asl_gestures');
+  const clips = existsSync(folder) ? readdirSync(folder).filter((f) => f.endsWith('.mkv')).sort().map((f) => join(folder, f)) : [];
+  const photos = faceApiSamples();
+  return Array.from({ length: count }, (_, i) =>
+    clips.length > 0 ? { kind: 'video' as const, file: clips[i % clips.length] } : { kind: 'photo' as const, file: photos[i % photos.length] },
+  );
+}
+
+/** ffmpeg arguments for one simulated camera: real-time read, endless loop, scaled RGB frames on stdout. */
+export function cameraArgs(source: { kind: 'video' | 'photo'; file: string }, fps: number, width: number, height: number): string[] {
+  const input = source.kind === 'video' ? ['-re', '-stream_loop', '-1', '-i', source.file] : ['-re', '-loop', '1', '-framerate', String(fps), '-i', source.file];
+  return ['-hide_banner', '-loglevel', 'error', '-nostdin', ...input, '-an', '-vf', `fps=${fps},scale=${width}:${height}`, '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1'];
+}
+
+/** CPU seconds (user + system) of a process from /proc/<pid>/stat; 0 when it is gone. */
+export function processCpuSeconds(pid: number | undefined, ticksPerSecond = 100): number {
+  if (!pid) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces) start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+  } catch {
+    return 0;
+  }
+}
+
+interface Camera {
+  readonly index: number;
+  readonly process: ChildProcess;
+  pending?: { image: RgbImage; arrivedAt: number };
+  received: number;
+  dropped: number;
+  analysed: number;
+  lastCpu: number;
+}
+
+export async function runPipeline(detector: Detector, options: PipelineOptions): Promise<PipelineResult> {
+  const { width, height, fps } = options;
+  const frameBytes = width * height * 3;
+  const sources = cameraSources(options.projectRoot, options.cameras);
+  const cameras: Camera[] = [];
+  const detectMs: number[] = [];
+  const ageMs: number[] = [];
+  let wake: (() => void) | undefined;
+  let stopping = false;
+
+  for (const [index, source] of sources.entries()) {
+    const child = spawn('ffmpeg', cameraArgs(source, fps, width, height), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const camera: Camera = { index, process: child, received: 0, dropped: 0, analysed: 0, lastCpu: 0 };
+    let buffer: Buffer = Buffer.alloc(0);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      buffer = buffer.length === 0 ? chunk : Buffer.concat([buffer, chunk]);
+      while (buffer.length >= frameBytes) {
+        const frame = new Uint8Array(buffer.subarray(0, frameBytes));
+        buffer = buffer.subarray(frameBytes);
+        camera.received += 1;
+        if (camera.pending) camera.dropped += 1; // latest frame wins
+        camera.pending = { image: { data: frame, width, height }, arrivedAt: performance.now() };
+        wake?.();
+      }
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-2000)));
+    child.on('exit', (code, signal) => {
+      if (!stopping) log.warn('camera ffmpeg exited early', { camera: index, code, signal, stderr: redactUrl(stderr.trim()) });
+    });
+    cameras.push(camera);
+  }
+
+  try {
+    // Count only the measured window: frames, CPU and memory from when every camera has delivered a frame.
+    await waitFor(() => cameras.every((c) => c.received > 0), 15_000);
+  } catch (error) {
+    stopping = true;
+    await Promise.all(cameras.map((c) => stop(c.process)));
+    throw error;
+  }
+  for (const c of cameras) {
+    c.received = c.pending ? 1 : 0;
+    c.dropped = 0;
+    c.lastCpu = processCpuSeconds(c.process.pid);
+  }
+  const cpuStart = process.cpuUsage();
+  const started = performance.now();
+  let rssMax = process.memoryUsage().rss;
+  const rssTimer = setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage().rss)), 250);
+  const deadline = started + options.seconds * 1000;
+  let next = 0;
+  try {
+    while (performance.now() < deadline) {
+      const camera = pickNext(cameras, next);
+      if (!camera?.pending) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, 50);
+        });
+        wake = undefined;
+        continue;
+      }
+      next = (camera.index + 1) % cameras.length;
+      const { image, arrivedAt } = camera.pending;
+      camera.pending = undefined;
+      const t0 = performance.now();
+      await detector.detect(image);
+      const t1 = performance.now();
+      camera.analysed += 1;
+      detectMs.push(t1 - t0);
+      ageMs.push(t1 - arrivedAt);
+    }
+  } catch (error) {
+    stopping = true;
+    await Promise.all(cameras.map((c) => stop(c.process)));
+    throw error;
+  } finally {
+    clearInterval(rssTimer);
+    stopping = true;
+  }
+  const wall = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuStart);
+  const ffmpegCpu = cameras.reduce((sum, c) => sum + processCpuSeconds(c.process.pid) - c.lastCpu, 0);
+  await Promise.all(cameras.map((c) => stop(c.process)));
+  const cores = availableParallelism();
+  const share = (seconds: number): number => (100 * seconds) / (wall * cores);
+  const nodeCpu = (cpu.user + cpu.system) / 1e6;
+  const analysed = cameras.reduce((s, c) => s + c.analysed, 0);
+  const received = cameras.reduce((s, c) => s + c.received, 0);
+  // A frame still waiting in its slot at the end is neither analysed nor dropped.
+  const dropped = cameras.reduce((s, c) => s + c.dropped, 0);
+  return {
+    cameras: cameras.length,
+    fps,
+    size: `${width}x${height}`,
+    source: sources[0]?.kind === 'video' ? 'ASL clips (shared/data/video), looped' : 'face-api sample photos, looped',
+    seconds: Math.round(wall * 10) / 10,
+    framesReceived: received,
+    framesAnalysed: analysed,
+    framesDropped: dropped,
+    analysedFps: analysed / wall,
+    offeredFps: cameras.length * fps,
+    detect: summarize(detectMs),
+    frameAge: summarize(ageMs),
+    cpuSharePercent: { node: share(nodeCpu), ffmpeg: share(ffmpegCpu), total: share(nodeCpu + ffmpegCpu) },
+    rssMiB: { max: rssMax / 2 ** 20, end: process.memoryUsage().rss / 2 ** 20 },
+    detectorModel: detector.modelId,
+  };
+}
+
+function pickNext(cameras: readonly Camera[], start: number): Camera | undefined {
+  for (let k = 0; k < cameras.length; k++) {
+    const camera = cameras[(start + k) % cameras.length];
+    if (camera.pending) return camera;
+  }
+  return undefined;
+}
+
+async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const until = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > until) throw new Error('the simulated cameras delivered no frame in time (is ffmpeg installed?)');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+  await exited;
+  clearTimeout(timer);
+}
