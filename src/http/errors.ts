@@ -1,0 +1,88 @@
+/**
+ * Every error leaves the API as `{"error":{"code","message"}}` with the status of its code (src/errors.ts).
+ * Fastify's and @fastify/multipart's own errors are translated here; a 5xx is logged with its details and the
+ * client only learns that something went wrong on our side.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { RaypackError, isRaypackError, type ErrorCode } from '../errors.ts';
+import type { Logger } from '../log.ts';
+
+export interface ErrorBody {
+  readonly error: { readonly code: ErrorCode; readonly message: string };
+}
+
+export function errorBody(error: RaypackError): ErrorBody {
+  return { error: { code: error.code, message: error.message } };
+}
+
+const CODE_BY_STATUS: Readonly<Record<number, ErrorCode>> = {
+  400: 'bad_parameter',
+  401: 'unauthorized',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  422: 'undecodable_image',
+  429: 'too_many_requests',
+  503: 'busy',
+};
+
+/** Messages for framework errors whose own text is too terse for a client. */
+const MESSAGE_BY_FASTIFY_CODE: Readonly<Record<string, string>> = {
+  FST_REQ_FILE_TOO_LARGE: 'the uploaded file is larger than the upload limit',
+  FST_FILES_LIMIT: 'send one image file per request',
+  FST_FIELDS_LIMIT: 'too many form fields',
+  FST_PARTS_LIMIT: 'too many form parts',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'the request body is larger than the limit',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'send multipart/form-data or application/x-www-form-urlencoded',
+  FST_INVALID_MULTIPART_CONTENT_TYPE: 'the request is not valid multipart/form-data',
+  FST_PROTO_VIOLATION: 'a form field has a forbidden name',
+  FST_MP_PREMATURE_CLOSE: 'the request ended before the multipart body was complete',
+};
+
+/** Any thrown value as a RaypackError with a client-safe message. */
+export function toRaypackError(error: unknown): RaypackError {
+  if (isRaypackError(error)) return error;
+  const fastifyError = error as Partial<FastifyError> | undefined;
+  const status = fastifyError?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    const code = CODE_BY_STATUS[status] ?? 'bad_parameter';
+    const message = MESSAGE_BY_FASTIFY_CODE[fastifyError?.code ?? ''] ?? fastifyError?.message ?? 'bad request';
+    return new RaypackError(code, message, undefined, { cause: error });
+  }
+  // Busboy reports a malformed body with plain Errors ("Unexpected end of form", "Malformed part header"...).
+  const message = error instanceof Error ? error.message : '';
+  if (/multipart|unexpected end of form|malformed|part terminated|boundary/i.test(message)) {
+    return new RaypackError('bad_parameter', 'the multipart/form-data body is malformed', undefined, { cause: error });
+  }
+  return new RaypackError('internal', 'internal error', undefined, { cause: error });
+}
+
+/** Send `error` in the RAYPACK error shape, with Retry-After where it helps. */
+export function sendError(request: FastifyRequest, reply: FastifyReply, error: RaypackError): FastifyReply {
+  const retryAfter = error.details?.retryAfterSeconds;
+  if (typeof retryAfter === 'number') reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfter))));
+  // An error before the body was read: close the connection rather than drain an upload nobody will look at.
+  if (!request.raw.complete) reply.header('connection', 'close');
+  return reply.code(error.status).type('application/json; charset=utf-8').send(errorBody(error));
+}
+
+export function installErrorHandling(app: FastifyInstance, log: Logger): void {
+  app.setErrorHandler((error, request, reply) => {
+    const mapped = toRaypackError(error);
+    if (mapped.status >= 500 && mapped.code !== 'busy') {
+      const cause = mapped.cause ?? error;
+      log.error('request failed', {
+        method: request.method,
+        path: request.routeOptions.url ?? 'unknown',
+        code: mapped.code,
+        reason: cause instanceof Error ? cause.message : String(cause),
+        stack: cause instanceof Error ? cause.stack : undefined,
+      });
+    }
+    return sendError(request, reply, mapped);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendError(request, reply, new RaypackError('not_found', `no route ${request.method} ${request.url.split('?')[0].slice(0, 200)}`)),
+  );
+}

@@ -1,0 +1,48 @@
+/** `POST /recog`: objects (model 1) or food (model 2) as a Raypack_AI_Filecontainer with one tag per label. */
+import type { FastifyInstance } from 'fastify';
+import { decodeImage } from '../../image/decode.ts';
+import { buildFileContainer, recogTags } from '../../raypack/wire.ts';
+import { detectorFor, queueRoomHook, type RouteContext } from '../context.ts';
+import { readForm } from '../form.ts';
+import { imageInput } from '../image-input.ts';
+import { parseRecogParams } from '../params.ts';
+import { ERROR_RESPONSES, FILECONTAINER_SCHEMA } from '../schemas.ts';
+
+export function registerRecogRoute(app: FastifyInstance, ctx: RouteContext): void {
+  app.post(
+    '/recog',
+    {
+      schema: {
+        summary: 'Recognise objects or food; answer a Raypack_AI_Filecontainer',
+        consumes: ['multipart/form-data', 'application/x-www-form-urlencoded'],
+        response: { 200: FILECONTAINER_SCHEMA, ...ERROR_RESPONSES },
+      },
+      onRequest: [ctx.guard.onRequest, queueRoomHook(ctx)],
+    },
+    async (request, reply) => {
+      const form = await readForm(request, ctx.form, (key) => {
+        if (!request.apiKey) ctx.guard.accept(request, key);
+      });
+      ctx.guard.requireAuthenticated(request, form.fields.apikey);
+      const params = parseRecogParams(form.fields);
+      const input = await imageInput(form, params.imageUrl, ctx.fetcher, 'file');
+
+      const starttime = Date.now();
+      const detections = await ctx.queue.run(async () => {
+        const image = await decodeImage(input.bytes, ctx.decode);
+        const detector = await detectorFor(ctx, params.model.task);
+        return detector.detect(image, { threshold: params.threshold });
+      });
+      const endtime = Date.now();
+      const container = buildFileContainer({
+        model: params.model,
+        originalfile: input.originalName,
+        starttime,
+        endtime,
+        tags: recogTags(detections, params.threshold, params.lang),
+        license: ctx.license,
+      });
+      return reply.header('cache-control', 'no-store').type('application/json; charset=utf-8').send(container);
+    },
+  );
+}

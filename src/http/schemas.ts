@@ -1,0 +1,143 @@
+/**
+ * JSON Schemas of the API: the form fields of each endpoint (validated by src/http/params.ts and published in
+ * the OpenAPI document) and the answers (used by fastify to serialise and by the OpenAPI document).
+ */
+
+export const THRESHOLD_SCHEMA = {
+  type: 'number',
+  minimum: 0,
+  maximum: 1,
+  default: 0.9,
+  description: 'Minimum detection certainty, 0 to 1 (1.0 is accepted).',
+} as const;
+
+const APIKEY_SCHEMA = {
+  type: 'string',
+  description: 'Your API key. May instead be sent as an `apikey` header or `Authorization: Bearer <key>`.',
+} as const;
+
+export const FACE_FORM_SCHEMA = {
+  type: 'object',
+  properties: {
+    apikey: APIKEY_SCHEMA,
+    threshold: THRESHOLD_SCHEMA,
+    imagef: {
+      type: 'string',
+      description: 'The image: an uploaded JPEG, PNG or WebP file (multipart), or an http(s) URL the service fetches.',
+    },
+    file: { type: 'string', description: 'Alias of `imagef`.' },
+    mode: {
+      type: 'string',
+      enum: ['image', 'jpg', 'jpeg', 'json'],
+      default: 'image',
+      description: '`json`: the face list; `image` or `jpg`: a JPEG (see facemode).',
+    },
+    facemode: {
+      type: 'string',
+      enum: ['default', 'pixel', 'fill', 'black', 'jsonimage'],
+      default: 'default',
+      description:
+        '`default`: faces outlined, not anonymised; `pixel`: faces pixelated; `fill`: faces covered with the `hex` colour; ' +
+        '`black`: a black picture with only the face boxes; `jsonimage`: the JSON plus the pixelated picture as base64 JPEG in `image`. ' +
+        'Anonymised regions cover the face box plus a margin.',
+    },
+    hex: {
+      type: 'string',
+      pattern: '^#?[0-9a-fA-F]{6}$',
+      default: '00ff00',
+      description: 'Colour RRGGBB for `fill` and for outlines.',
+    },
+  },
+} as const;
+
+export const RECOG_FORM_SCHEMA = {
+  type: 'object',
+  required: ['model'],
+  properties: {
+    apikey: APIKEY_SCHEMA,
+    threshold: THRESHOLD_SCHEMA,
+    file: {
+      type: 'string',
+      description: 'The image: an uploaded JPEG, PNG or WebP file (multipart), or an http(s) URL the service fetches.',
+    },
+    imagef: { type: 'string', description: 'Alias of `file`.' },
+    model: { type: 'string', enum: ['1', '2'], description: '`1`: objects (80 COCO classes, model Raypack_Objects); `2`: food (model Raypack_Food).' },
+    lang: { type: 'string', enum: ['de', 'en'], default: 'de', description: 'Language of the tag names.' },
+  },
+} as const;
+
+export const ERROR_SCHEMA = {
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: { code: { type: 'string' }, message: { type: 'string' } },
+    },
+  },
+} as const;
+
+export const FACE_RESULT_SCHEMA = {
+  type: 'object',
+  required: ['totalfaces', 'time', 'faces'],
+  properties: {
+    totalfaces: { type: 'integer' },
+    time: { type: 'number', description: 'Processing time in seconds.' },
+    faces: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['xpos', 'ypos', 'width', 'height', 'score'],
+        properties: {
+          xpos: { type: 'integer' },
+          ypos: { type: 'integer' },
+          width: { type: 'integer' },
+          height: { type: 'integer' },
+          score: { type: 'number' },
+        },
+      },
+    },
+    image: { type: 'string', description: 'facemode=jsonimage only: base64 JPEG with every face pixelated.' },
+    imagetype: { type: 'string', description: 'facemode=jsonimage only: always image/jpeg.' },
+  },
+} as const;
+
+export const FILECONTAINER_SCHEMA = {
+  type: 'object',
+  required: ['name', 'version', 'license', 'results'],
+  properties: {
+    name: { type: 'string' },
+    version: { type: 'string' },
+    license: { type: 'string' },
+    results: {
+      type: 'object',
+      required: ['stats', 'tags'],
+      properties: {
+        stats: {
+          type: 'object',
+          required: ['modelname', 'modelid', 'originalfile', 'starttime', 'endtime', 'duration'],
+          properties: {
+            modelname: { type: 'string' },
+            modelid: { type: 'string' },
+            originalfile: { type: 'string' },
+            starttime: { type: 'integer', description: 'epoch milliseconds' },
+            endtime: { type: 'integer', description: 'epoch milliseconds' },
+            duration: { type: 'number', description: 'seconds' },
+          },
+        },
+        tags: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['name', 'value'],
+            properties: { name: { type: 'string' }, value: { type: 'string', description: 'score with 8 decimals' } },
+          },
+        },
+      },
+    },
+  },
+} as const;
+
+/** Error answers every route may give. */
+export const ERROR_RESPONSES = { '4xx': ERROR_SCHEMA, '5xx': ERROR_SCHEMA } as const;

@@ -1,0 +1,145 @@
+/**
+ * The HTTP API as a fastify instance, built separately from listen() so tests use inject() and a real socket alike.
+ * The daemon (src/commands/start.ts) maps its configuration to ApiDeps and adds its own plugins (cameras,
+ * snapshots, health) through `plugins`; they can protect routes with `fastify.requireApiKey()`.
+ */
+import multipart from '@fastify/multipart';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import { ApiKeyStore, apiKeysFromEnv, type ApiKeyEntry } from '../auth/api-keys.ts';
+import { FailureLimiter, type FailureLimiterOptions } from '../auth/failure-limiter.ts';
+import type { Detector, Task } from '../detect/types.ts';
+import { RaypackError } from '../errors.ts';
+import { DEFAULT_MAX_PIXELS } from '../image/decode.ts';
+import { logger as makeLogger, type Logger } from '../log.ts';
+import { UrlFetcher, type FetchPolicy, type Resolver } from '../net/fetch-url.ts';
+import type { InferenceQueue } from '../pipeline/inference-queue.ts';
+import { ApiGuard } from './auth.ts';
+import type { RouteContext } from './context.ts';
+import { installErrorHandling, sendError } from './errors.ts';
+import { openApiDocument, type ExtraRoute } from './openapi.ts';
+import { registerFaceRoute } from './routes/face.ts';
+import { registerRecogRoute } from './routes/recog.ts';
+import { ERROR_RESPONSES } from './schemas.ts';
+
+export interface ApiLimits {
+  /** Largest uploaded image, enforced while it streams in (default 10 MB). */
+  readonly maxUploadBytes?: number;
+  /** Largest urlencoded/JSON body and largest text field (default 64 KB). */
+  readonly maxFormBytes?: number;
+  /** Largest image in pixels, checked from its header before decoding (default 40 MP). */
+  readonly maxPixels?: number;
+  /** Decode timeout in seconds (default 10). */
+  readonly decodeTimeoutSeconds?: number;
+  /** Whole request, upload included (default 60 s). */
+  readonly requestTimeoutMs?: number;
+  /** Time to receive the request headers (default 15 s). */
+  readonly headersTimeoutMs?: number;
+  /** Idle keep-alive connections are closed after this (default 5 s). */
+  readonly keepAliveTimeoutMs?: number;
+  /** Idle socket timeout (default 30 s). */
+  readonly connectionTimeoutMs?: number;
+}
+
+export interface ApiDeps {
+  /** The detector for a task; the daemon caches them (loading a model takes a while). */
+  readonly detectors: (task: Task) => Promise<Detector>;
+  /** Shared with the cameras: the API answers 503 when it is full. */
+  readonly queue: InferenceQueue;
+  /** Keys from the configuration (SHA-256 hex digests). */
+  readonly apiKeys?: readonly ApiKeyEntry[];
+  /** Where RAYPACK_API_KEYS / RAYPACK_ADMIN_API_KEYS are read (default process.env). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly limits?: ApiLimits;
+  /** SSRF policy for image URLs. */
+  readonly fetch?: FetchPolicy;
+  /** DNS resolver for image URLs (tests point names at chosen addresses). */
+  readonly resolver?: Resolver;
+  /** Repeated key failures from one address → 429 (default 10 per minute). */
+  readonly authFailures?: FailureLimiterOptions;
+  /** Trust X-Forwarded-For from these proxies (fastify's trustProxy); default: trust nobody. */
+  readonly trustProxy?: boolean | string | string[];
+  /** The `license` field of Raypack_AI_Filecontainer (default "commercial", as RAYPACK sends). */
+  readonly license?: string;
+  /** Extra routes (the daemon's cameras, snapshots, health), registered after the API. */
+  readonly plugins?: readonly FastifyPluginAsync[];
+  readonly logger?: Logger;
+}
+
+const API_PATHS = ['/raypackfacev3', '/recog'] as const;
+
+export function buildServer(deps: ApiDeps): FastifyInstance {
+  const log = deps.logger ?? makeLogger('http');
+  const limits = deps.limits ?? {};
+  const maxFormBytes = limits.maxFormBytes ?? 64 * 1024;
+  const app = Fastify({
+    logger: false,
+    bodyLimit: maxFormBytes,
+    requestTimeout: limits.requestTimeoutMs ?? 60_000,
+    connectionTimeout: limits.connectionTimeoutMs ?? 30_000,
+    keepAliveTimeout: limits.keepAliveTimeoutMs ?? 5_000,
+    trustProxy: deps.trustProxy ?? false,
+    return503OnClosing: true,
+  });
+  app.server.headersTimeout = limits.headersTimeoutMs ?? 15_000;
+
+  const keys = new ApiKeyStore([...(deps.apiKeys ?? []), ...apiKeysFromEnv(deps.env ?? process.env)]);
+  if (keys.size === 0) log.warn('no API keys configured: every API request will be refused with 401');
+  const guard = new ApiGuard(keys, new FailureLimiter(deps.authFailures));
+  const ctx: RouteContext = {
+    guard,
+    queue: deps.queue,
+    detectors: deps.detectors,
+    fetcher: new UrlFetcher({ maxBytes: limits.maxUploadBytes ?? 10 * 1024 * 1024, ...deps.fetch }, deps.resolver),
+    form: { maxUploadBytes: limits.maxUploadBytes ?? 10 * 1024 * 1024, maxFieldBytes: maxFormBytes },
+    decode: { maxPixels: limits.maxPixels ?? DEFAULT_MAX_PIXELS, timeoutSeconds: limits.decodeTimeoutSeconds ?? 10 },
+    license: deps.license ?? 'commercial',
+    log,
+  };
+
+  installErrorHandling(app, log);
+  guard.install(app);
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
+
+  const routes: ExtraRoute[] = [];
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if ((API_PATHS as readonly string[]).includes(route.url) || route.url === '/openapi.json') return;
+    for (const method of methods) routes.push({ method, url: route.url, schema: route.schema as ExtraRoute['schema'] });
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    // The path only: a query string may carry an API key.
+    log.info('request', {
+      method: request.method,
+      path: request.url.split('?')[0].slice(0, 200),
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime),
+      client: request.ip,
+    });
+  });
+
+  app.register(multipart, { throwFileSizeLimit: true });
+  app.register(async (api) => {
+    registerFaceRoute(api, ctx);
+    registerRecogRoute(api, ctx);
+    for (const url of API_PATHS) {
+      api.route({
+        method: ['GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'],
+        url,
+        schema: { hide: true, response: ERROR_RESPONSES },
+        handler: async (request, reply) => {
+          reply.header('allow', 'POST');
+          return sendError(request, reply, new RaypackError('method_not_allowed', `${url} accepts POST only`));
+        },
+      });
+    }
+    api.get(
+      '/openapi.json',
+      { schema: { summary: 'The OpenAPI 3 description of this API', response: { 200: { type: 'object', additionalProperties: true } } } },
+      async (_request, reply) => reply.header('cache-control', 'no-cache').send(openApiDocument(routes)),
+    );
+  });
+  for (const plugin of deps.plugins ?? []) app.register(plugin);
+  return app;
+}
