@@ -41,7 +41,7 @@ export function packageDir(id: string, pkg: string): string {
   }
 }
 
-interface Source {
+export interface Source {
   /** Files whose bytes define the model (hashed into the stamp). */
   readonly files: readonly string[];
   readonly load: () => Promise<{ graph: TfGraph; options: ConvertOptions }>;
@@ -67,7 +67,7 @@ function tfjsGraphSource(m: ModelManifest): Source {
     load: async () => ({
       graph: loadTfjsGraphModel(jsonPath),
       options: {
-        inputs: [{ name: c.tfInput, shape: c.tfInputShape, layout: c.tfInputLayout }],
+        inputs: [{ name: c.tfInput, shape: c.tfInputShape, layout: c.tfInputLayout, channelOrder: c.tfInputChannelOrder }],
         outputs: c.tfOutputs,
         outputNames: m.outputs,
         onnxInputName: m.input.name,
@@ -100,7 +100,8 @@ function faceApiSsdSource(m: ModelManifest): Source {
   };
 }
 
-function sourceOf(m: ModelManifest): Source {
+/** How to get a manifest's TfGraph and conversion options (also used by the parity tests). */
+export function modelSource(m: ModelManifest): Source {
   if (!m.source || typeof m.source.package !== 'string') throw new BuildError(m.id, 'manifest has no source.package');
   if (m.source.format === 'tfjs-graph') return tfjsGraphSource(m);
   if (m.source.format === 'face-api-ssd') return faceApiSsdSource(m);
@@ -140,7 +141,7 @@ export interface BuildResult {
 
 export async function buildModel(m: ModelManifest, force = false): Promise<BuildResult> {
   const started = performance.now();
-  const source = sourceOf(m);
+  const source = modelSource(m);
   const stamp = stampOf(m, source.files);
   const out = onnxPath(m.id);
   if (!force && existsSync(out) && existsSync(stampPath(m.id)) && readFileSync(stampPath(m.id), 'utf8').trim() === stamp) {

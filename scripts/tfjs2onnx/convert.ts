@@ -25,6 +25,11 @@ export interface ConvertInput {
    * `NCHW`: the TF placeholder itself is NCHW (graphs exported from PyTorch via onnx-tf); fed as is.
    */
   readonly layout?: 'NHWC' | 'NCHW';
+  /**
+   * `BGR`: the model was trained on BGR images. The ONNX input stays RGB (our preprocessing contract) and the
+   * graph reverses the channel axis before the first op. Default `RGB` (fed as is).
+   */
+  readonly channelOrder?: 'RGB' | 'BGR';
 }
 
 export interface ConvertOptions {
@@ -104,7 +109,13 @@ export function convertTfGraph(graph: TfGraph, options: ConvertOptions): Uint8Ar
     b.reserve(onnxName);
     const nchwFeed = spec.shape.length === 4 && (spec.layout ?? 'NHWC') === 'NHWC';
     const perm = nchwFeed ? NCHW_PERM : identityPerm(spec.shape.length);
-    values.set(`${spec.name}:0`, dynValue(onnxName, spec.shape, 'float32', perm));
+    let fed = onnxName;
+    if (spec.channelOrder === 'BGR') {
+      if (spec.shape.length !== 4) throw new ConvertError(spec.name, 'channelOrder BGR needs a 4-D image input');
+      // The ONNX input is NCHW, so channels are ONNX axis 1 whatever the TF layout.
+      [fed] = b.addNode('Gather', [onnxName, b.int64([2, 1, 0])], `${onnxName}/rgb_to_bgr`, { axis: 1 });
+    }
+    values.set(`${spec.name}:0`, dynValue(fed, spec.shape, 'float32', perm));
     inputInfos.push({ name: onnxName, dtype: 'float32', shape: permuteShape(spec.shape, perm) });
   }
 

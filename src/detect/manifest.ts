@@ -51,6 +51,8 @@ export interface ModelConvertSpec {
   /** Its TF shape; 4-D is NHWC unless `tfInputLayout` is NCHW (the ONNX input is NCHW either way). */
   readonly tfInputShape: readonly number[];
   readonly tfInputLayout?: 'NHWC' | 'NCHW';
+  /** `BGR`: the model was trained on BGR; the ONNX graph swaps channels itself, so its input stays RGB. */
+  readonly tfInputChannelOrder?: 'RGB' | 'BGR';
   /** TF tensor names (`node` or `node:1`), one per entry of `outputs`, same order. */
   readonly tfOutputs: readonly string[];
 }
