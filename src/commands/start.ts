@@ -1,4 +1,61 @@
-export async function startCommand(_argv: string[]): Promise<number> {
-  process.stderr.write('raypack-edge start: not built yet\n');
-  return 1;
+/**
+ * `raypack-edge start`: load the configuration (file, command line, environment), run the daemon until SIGTERM or
+ * SIGINT, then stop everything in order (no ffmpeg left behind, `offline` published). A bad configuration is
+ * reported with every problem and its path, exit code 2.
+ */
+import { START_USAGE, parseStartArgs } from '../config/args.ts';
+import { loadConfig } from '../config/load.ts';
+import { Daemon } from '../daemon.ts';
+import { isRaypackError } from '../errors.ts';
+import { logger } from '../log.ts';
+
+const log = logger('start');
+
+export async function startCommand(argv: string[]): Promise<number> {
+  let daemon: Daemon;
+  try {
+    const args = parseStartArgs(argv, process.env);
+    if (args.help) {
+      process.stdout.write(START_USAGE);
+      return 0;
+    }
+    daemon = new Daemon(loadConfig({ path: args.configPath, overrides: args.overrides }));
+  } catch (error) {
+    if (isRaypackError(error)) {
+      process.stderr.write(`raypack-edge start: ${error.message}\n`);
+      if (error.code === 'bad_parameter') process.stderr.write(START_USAGE);
+      return 2;
+    }
+    throw error;
+  }
+
+  let stopping: Promise<void> | undefined;
+  const stop = (signal: string): void => {
+    if (stopping) {
+      log.warn('second signal: exiting now', { signal });
+      process.exit(1);
+    }
+    log.info('signal received, shutting down', { signal });
+    stopping = daemon.stop();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+
+  try {
+    await daemon.start();
+  } catch (error) {
+    log.error('could not start', { error: error instanceof Error ? error.message : String(error) });
+    await daemon.stop().catch(() => undefined);
+    return 1;
+  }
+  // Run until a signal has stopped everything.
+  await new Promise<void>((resolve) => {
+    const wait = setInterval(() => {
+      if (stopping) {
+        clearInterval(wait);
+        void stopping.then(resolve, resolve);
+      }
+    }, 200);
+  });
+  return 0;
 }

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
+import { sha256Hex } from '../auth/api-keys.ts';
 import { RaypackError } from '../errors.ts';
 import { CONFIG_SCHEMA } from './schema.ts';
 import type { Config, LoadedConfig, Secrets } from './types.ts';
@@ -135,17 +136,26 @@ function pointerToPath(pointer: string): string {
 }
 
 function readSecrets(config: Config, env: NodeJS.ProcessEnv, problems: string[]): Secrets {
-  const secrets: Secrets = { apiKeys: new Map(), cameraUrls: new Map() };
+  const secrets: Secrets = { apiKeys: [], cameraUrls: new Map() };
   const password = env[config.mqtt.password_env];
   if (password !== undefined && password !== '') secrets.mqttPassword = password;
   config.api_keys.forEach((entry, index) => {
-    const key = env[entry.env];
-    if (key === undefined || key.trim() === '') {
+    const name = entry.name ?? entry.env ?? `key-${index + 1}`;
+    if ((entry.env === undefined) === (entry.sha256 === undefined)) {
+      problems.push(`api_keys[${index}]: give exactly one of env or sha256`);
+      return;
+    }
+    if (entry.sha256 !== undefined) {
+      secrets.apiKeys.push({ sha256: entry.sha256.toLowerCase(), admin: entry.admin, name });
+      return;
+    }
+    const key = env[entry.env!]?.trim();
+    if (key === undefined || key === '') {
       problems.push(`api_keys[${index}].env: environment variable ${entry.env} is not set`);
       return;
     }
-    if (key.trim().length < 16) problems.push(`api_keys[${index}]: the key in ${entry.env} is shorter than 16 characters`);
-    secrets.apiKeys.set(key.trim(), { name: entry.name ?? entry.env, admin: entry.admin });
+    if (key.length < 16) problems.push(`api_keys[${index}]: the key in ${entry.env} is shorter than 16 characters`);
+    secrets.apiKeys.push({ sha256: sha256Hex(key), admin: entry.admin, name });
   });
   config.cameras.forEach((camera, index) => {
     if (camera.url_env === undefined) return;

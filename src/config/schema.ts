@@ -9,7 +9,7 @@ const ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
 const ENV_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
 
 /** Anonymisation modes a camera may use by default; un-anonymised faces (`default`/`raw`) are only per request. */
-export const FACE_MODES = ['pixel', 'blur', 'fill', 'black'] as const;
+export const FACE_MODES = ['pixel', 'fill', 'black'] as const;
 
 const threshold = (task: string): Record<string, unknown> => ({
   type: 'number',
@@ -68,8 +68,9 @@ export const CAMERA_SCHEMA = {
       enum: [...FACE_MODES],
       default: 'pixel',
       description:
-        'How faces are anonymised in snapshots and the MJPEG stream: pixel, blur, fill (coloured box) or black.',
+        'How faces are anonymised in snapshots and the MJPEG stream: pixel (pixelated), fill (a box of colour hex) or black (a black picture with only the face boxes).',
     },
+    hex: { type: 'string', pattern: '^#?[0-9A-Fa-f]{6}$', default: '00ff00', description: 'Colour (RRGGBB) of fill boxes and outlines.' },
     privacy_masks: {
       type: 'array',
       default: [],
@@ -227,13 +228,14 @@ export const CONFIG_SCHEMA = {
     api_keys: {
       type: 'array',
       default: [],
-      description: 'API keys, each read from an environment variable. Admin keys may request raw snapshots where a camera allows it.',
+      description:
+        'API keys, each given as an environment variable holding the key or as the SHA-256 (hex) of the key: never the key itself. RAYPACK_API_KEYS and RAYPACK_ADMIN_API_KEYS (comma-separated) are read too. Admin keys may request raw snapshots where a camera allows it.',
       items: {
         type: 'object',
         additionalProperties: false,
-        required: ['env'],
         properties: {
           env: { type: 'string', pattern: ENV_NAME_PATTERN, description: 'Environment variable holding the key.' },
+          sha256: { type: 'string', pattern: '^[0-9a-fA-F]{64}$', description: 'SHA-256 of the key, hex (echo -n KEY | sha256sum).' },
           name: { type: 'string', description: 'Label for logs (the key itself is never logged).' },
           admin: { type: 'boolean', default: false, description: 'Admin key.' },
         },
@@ -264,6 +266,7 @@ export const CONFIG_SCHEMA = {
           description: 'A box counts as moved (and the result as changed) when its overlap with the last published box falls below this IoU.',
         },
         min_interval_seconds: { type: 'number', minimum: 0, default: 0.5, description: 'Publish a changed result at most this often per camera and task.' },
+        lang: { type: 'string', enum: ['de', 'en'], default: 'de', description: 'Language of object and food tags (RAYPACK default: de).' },
       },
     },
     cameras: { type: 'array', default: [], items: CAMERA_SCHEMA, description: 'The cameras.' },

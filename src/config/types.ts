@@ -5,6 +5,7 @@
  */
 import type { Task } from '../detect/types.ts';
 import type { FACE_MODES } from './schema.ts';
+import type { ApiKeyEntry } from '../auth/api-keys.ts';
 
 export type CameraFaceMode = (typeof FACE_MODES)[number];
 export type Point = [number, number];
@@ -20,6 +21,7 @@ export interface CameraConfig {
   tasks: Task[];
   thresholds: Partial<Record<Task, number>>;
   facemode: CameraFaceMode;
+  hex: string;
   privacy_masks: Point[][];
   allow_raw: boolean;
   loop: boolean;
@@ -55,7 +57,8 @@ export interface HttpConfig {
 }
 
 export interface ApiKeyConfig {
-  env: string;
+  env?: string;
+  sha256?: string;
   name?: string;
   admin: boolean;
 }
@@ -72,15 +75,15 @@ export interface Config {
   http: HttpConfig;
   api_keys: ApiKeyConfig[];
   inference: { threads: number; concurrency: number; queue_size: number };
-  publish: { min_iou: number; min_interval_seconds: number };
+  publish: { min_iou: number; min_interval_seconds: number; lang: 'de' | 'en' };
   cameras: CameraConfig[];
 }
 
 /** Values taken from the environment at load time: never written to logs or echoed in errors. */
 export interface Secrets {
   mqttPassword?: string;
-  /** key -> { name, admin } */
-  apiKeys: Map<string, { name: string; admin: boolean }>;
+  /** Configured keys as SHA-256 digests (keys from env are hashed at load; the plaintext is not kept). */
+  apiKeys: ApiKeyEntry[];
   /** camera id -> URL read from its url_env */
   cameraUrls: Map<string, string>;
 }

@@ -1,0 +1,46 @@
+/**
+ * Snapshots of a camera's latest ANALYSED frame, rendered with that same frame's face boxes, so the anonymisation
+ * always matches the picture. Privacy masks were applied when the frame arrived. Renders are cached by
+ * (frame, mode, colour): several MJPEG viewers of one camera cost one encode per frame.
+ */
+import type { FaceBox } from '../raypack/wire.ts';
+import { parseHexColour, renderFaces, type Rect } from '../image/anonymize.ts';
+import { encodeJpeg } from '../image/encode.ts';
+import type { AnalysisResult } from './analyse.ts';
+
+/** pixel/fill/black anonymise; `default` (RAYPACK: boxes outlined, faces visible) and `raw` show faces. */
+export const SNAPSHOT_MODES = ['pixel', 'fill', 'black', 'default', 'raw'] as const;
+export type SnapshotMode = (typeof SNAPSHOT_MODES)[number];
+
+export function showsFaces(mode: SnapshotMode): boolean {
+  return mode === 'default' || mode === 'raw';
+}
+
+export function toRects(faces: readonly FaceBox[]): Rect[] {
+  return faces.map((f) => ({ x: f.xpos, y: f.ypos, width: f.width, height: f.height }));
+}
+
+export async function renderSnapshot(result: AnalysisResult, mode: SnapshotMode, hex: string, quality = 80): Promise<Buffer> {
+  if (mode === 'raw') return encodeJpeg(result.frame, quality);
+  const colour = parseHexColour(hex) ?? [0, 255, 0];
+  return renderFaces(result.frame, toRects(result.faces), mode === 'default' ? 'outline' : mode, { colour, quality });
+}
+
+export class SnapshotCache {
+  private key = '';
+  private value: Promise<Buffer> | undefined;
+
+  /** The JPEG for this result and mode (computed once per frame, mode and colour). */
+  get(result: AnalysisResult, mode: SnapshotMode, hex: string): Promise<Buffer> {
+    const key = `${result.frame.seq}:${mode}:${hex}`;
+    if (key !== this.key || !this.value) {
+      this.key = key;
+      this.value = renderSnapshot(result, mode, hex);
+      // A failed render must not stick.
+      this.value.catch(() => {
+        if (this.key === key) this.value = undefined;
+      });
+    }
+    return this.value;
+  }
+}

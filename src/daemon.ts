@@ -1,0 +1,321 @@
+/**
+ * The composition root: builds every part from the validated configuration and starts/stops them in a visible
+ * order. Constructors elsewhere only store their dependencies; all wiring is here.
+ *
+ * start: queue → detectors (face warmed up) → MQTT (embedded broker if no URL) → cameras → HTTP
+ * stop:  HTTP (ends MJPEG) → cameras (ffmpeg stopped and reaped) → MQTT (offline published) → broker → detectors
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import { Camera } from './camera/camera.ts';
+import { analyseFrame, type AnalysedFrame } from './camera/analyse.ts';
+import { DEMO_HEIGHT, DEMO_WIDTH, ensureDemoVideo } from './camera/demo-video.ts';
+import { buildFfmpegArgs, parseFfmpegMajor } from './camera/ffmpeg-args.ts';
+import { CameraSource } from './camera/supervisor.ts';
+import { cameraUrl } from './config/load.ts';
+import type { CameraConfig, Config, LoadedConfig } from './config/types.ts';
+import { loadDetector } from './detect/registry.ts';
+import type { Detector, Task } from './detect/types.ts';
+import { buildServer } from './http/server.ts';
+import { camerasPlugin, type HealthReport } from './http/cameras.ts';
+import { logger, redactUrl, setLogLevel } from './log.ts';
+import { EmbeddedBroker } from './mqtt/broker.ts';
+import { MqttPublisher } from './mqtt/client.ts';
+import { Topics } from './mqtt/topics.ts';
+import { InferenceQueue } from './pipeline/inference-queue.ts';
+import { FrameScheduler } from './pipeline/scheduler.ts';
+
+const log = logger('daemon');
+
+/** The demo camera: analysed at 640 px wide, the photos' aspect kept. */
+export const DEMO_CAMERA: Omit<CameraConfig, 'url'> = {
+  id: 'demo',
+  enabled: true,
+  fps: 2,
+  width: 640,
+  height: Math.round((640 * DEMO_HEIGHT) / DEMO_WIDTH / 2) * 2,
+  tasks: ['face', 'objects'],
+  thresholds: {},
+  facemode: 'pixel',
+  hex: '00ff00',
+  privacy_masks: [],
+  allow_raw: false,
+  loop: true,
+  rtsp_transport: 'tcp',
+  input_args: [],
+};
+
+export interface DaemonEndpoints {
+  readonly httpUrl?: string;
+  readonly mqttUrl: string;
+  readonly topics: string;
+}
+
+export class Daemon {
+  private readonly loaded: LoadedConfig;
+  private readonly config: Config;
+  private readonly started = Date.now();
+  private queue!: InferenceQueue;
+  private readonly detectorPromises = new Map<Task, Promise<Detector>>();
+  private broker: EmbeddedBroker | undefined;
+  private publisher: MqttPublisher | undefined;
+  private topics!: Topics;
+  private readonly cameras = new Map<string, Camera>();
+  private scheduler!: FrameScheduler<AnalysedFrame>;
+  private http: FastifyInstance | undefined;
+  private endpointsValue: DaemonEndpoints | undefined;
+  private stopped = false;
+
+  constructor(loaded: LoadedConfig) {
+    this.loaded = loaded;
+    this.config = loaded.config;
+  }
+
+  get endpoints(): DaemonEndpoints {
+    if (!this.endpointsValue) throw new Error('the daemon is not started');
+    return this.endpointsValue;
+  }
+
+  cameraIds(): string[] {
+    return [...this.cameras.keys()];
+  }
+
+  camera(id: string): Camera | undefined {
+    return this.cameras.get(id);
+  }
+
+  /** ffmpeg pids of the cameras (tests check none survive stop()). */
+  ffmpegPids(): number[] {
+    return [...this.cameras.values()].map((c) => c.sourcePid()).filter((p): p is number => p !== undefined);
+  }
+
+  async start(): Promise<DaemonEndpoints> {
+    const c = this.config;
+    setLogLevel(c.log_level);
+    log.info('starting', { device: c.device, config: this.loaded.source, cameras: c.cameras.length + (c.demo ? 1 : 0) });
+
+    // 1. The inference queue shared by cameras and the API, and the detectors (the face model warmed up, so the first camera frame is not slow).
+    this.queue = new InferenceQueue({ concurrency: c.inference.concurrency, capacity: c.inference.queue_size });
+    const face = await this.detector('face');
+    await face.detect({ data: new Uint8Array(64 * 64 * 3), width: 64, height: 64 });
+    log.info('face detector ready', { model: face.modelId });
+
+    // 2. MQTT.
+    this.topics = new Topics(c.mqtt.base_topic, c.device);
+    let mqttUrl = c.mqtt.url;
+    if (mqttUrl === undefined) {
+      this.broker = new EmbeddedBroker({ host: c.mqtt.embedded.host, port: c.mqtt.embedded.port, log: logger('mqtt:broker') });
+      await this.broker.start();
+      mqttUrl = this.broker.url;
+    }
+    this.publisher = new MqttPublisher({
+      url: mqttUrl,
+      clientId: c.mqtt.client_id ?? `raypack-edge-${c.device}`,
+      username: c.mqtt.username,
+      password: this.loaded.secrets.mqttPassword,
+      protocolVersion: c.mqtt.protocol_version,
+      tls: { ca: c.mqtt.tls.ca, cert: c.mqtt.tls.cert, key: c.mqtt.tls.key, rejectUnauthorized: c.mqtt.tls.reject_unauthorized },
+      keepaliveSeconds: c.mqtt.keepalive_seconds,
+      statusTopic: this.topics.deviceStatus(),
+      qos: c.mqtt.qos,
+      reconnect: { initialMs: c.mqtt.reconnect.initial_seconds * 1000, maxMs: c.mqtt.reconnect.max_seconds * 1000 },
+      buffer: { maxMessages: c.mqtt.offline_buffer.max_messages, maxBytes: c.mqtt.offline_buffer.max_bytes },
+      log: logger('mqtt'),
+    });
+    await this.publisher.start();
+    if (!this.publisher.stats().connected) log.warn('MQTT broker not reachable yet; buffering and retrying', { url: redactUrl(mqttUrl) });
+
+    // 3. Cameras. One that cannot be set up is logged and skipped; the others run.
+    this.scheduler = new FrameScheduler<AnalysedFrame>({
+      queue: this.queue,
+      analyse: (id, frame) => this.analyse(id, frame),
+      // A frame older than two analysis intervals (at least 1 s) is not worth analysing any more.
+      maxAgeMs: (id) => Math.max(1000, 2000 / (this.cameras.get(id)?.config.fps ?? 1)),
+      log: logger('scheduler'),
+    });
+    const ffmpegMajor = probeFfmpegMajor(c.ffmpeg_path);
+    const cameraConfigs = [...c.cameras];
+    if (c.demo) cameraConfigs.unshift({ ...DEMO_CAMERA, url: await this.demoVideo() });
+    for (const cameraConfig of cameraConfigs) {
+      if (!cameraConfig.enabled) continue;
+      try {
+        const url = cameraConfig.id === 'demo' && c.demo ? cameraConfig.url! : cameraUrl(this.loaded, cameraConfig.id);
+        this.addCamera(cameraConfig, url, ffmpegMajor);
+      } catch (error) {
+        log.error('camera not started', { camera: cameraConfig.id, error: (error as Error).message });
+      }
+    }
+
+    // 4. HTTP.
+    let httpUrl: string | undefined;
+    if (c.http.enabled) {
+      this.http = buildServer({
+        detectors: (task) => this.detector(task),
+        queue: this.queue,
+        apiKeys: this.loaded.secrets.apiKeys,
+        logger: logger('http'),
+        plugins: [
+          camerasPlugin({
+            device: c.device,
+            cameras: () => this.cameras,
+            health: () => this.health(),
+            mjpegFps: c.http.mjpeg_fps,
+            mjpegMaxClients: c.http.mjpeg_max_clients,
+            requireKey: c.http.require_key_for_cameras,
+            log: logger('http:cameras'),
+          }),
+        ],
+      });
+      await this.http.listen({ host: c.http.host, port: c.http.port });
+      const port = (this.http.server.address() as AddressInfo).port;
+      httpUrl = `http://${c.http.host === '0.0.0.0' ? '127.0.0.1' : c.http.host}:${port}`;
+    }
+
+    this.endpointsValue = { httpUrl, mqttUrl, topics: this.topics.all() };
+    this.logWhereToLook();
+    return this.endpointsValue;
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    log.info('stopping');
+    await this.http?.close();
+    await Promise.all([...this.cameras.values()].map((camera) => camera.stop()));
+    await this.publisher?.stop();
+    await this.broker?.stop();
+    for (const promise of this.detectorPromises.values()) {
+      await promise.then((d) => d.close()).catch(() => undefined);
+    }
+    log.info('stopped');
+  }
+
+  health(): HealthReport {
+    const cameras = Object.fromEntries([...this.cameras.values()].map((camera) => [camera.id, camera.status().state]));
+    const mqtt = this.publisher?.stats();
+    const queue = this.queue.stats();
+    const allStreaming = Object.values(cameras).every((s) => s === 'streaming');
+    return {
+      status: allStreaming && (mqtt?.connected ?? false) ? 'ok' : 'degraded',
+      device: this.config.device,
+      uptimeSeconds: Math.round((Date.now() - this.started) / 1000),
+      cameras,
+      mqtt: { connected: mqtt?.connected ?? false, buffered: mqtt?.buffered ?? 0, dropped: mqtt?.dropped ?? 0 },
+      queue: { running: queue.running, waiting: queue.waiting, rejected: queue.rejected },
+    };
+  }
+
+  /** Detectors are loaded once and shared by cameras and the API. */
+  private detector(task: Task): Promise<Detector> {
+    let promise = this.detectorPromises.get(task);
+    if (!promise) {
+      promise = loadDetector(task, { threads: this.config.inference.threads });
+      // A failed load is retried on the next request rather than cached forever.
+      promise.catch(() => this.detectorPromises.delete(task));
+      this.detectorPromises.set(task, promise);
+    }
+    return promise;
+  }
+
+  private addCamera(cameraConfig: CameraConfig, url: string, ffmpegMajor: number | undefined): void {
+    const c = this.config;
+    const cameraLog = logger(`camera:${cameraConfig.id}`);
+    const stallSeconds = cameraConfig.stall_timeout_seconds ?? c.stall_timeout_seconds;
+    const args = buildFfmpegArgs({
+      url,
+      fps: cameraConfig.fps,
+      width: cameraConfig.width,
+      height: cameraConfig.height,
+      loop: cameraConfig.loop,
+      realtime: cameraConfig.realtime,
+      rtspTransport: cameraConfig.rtsp_transport,
+      // The socket timeout ends ffmpeg on a dead connection; the watchdog covers a live one without frames.
+      timeoutSeconds: Math.max(5, Math.min(30, stallSeconds)),
+      inputArgs: cameraConfig.input_args,
+      ffmpegMajor,
+    });
+    const source = new CameraSource({
+      id: cameraConfig.id,
+      ffmpegPath: c.ffmpeg_path,
+      args,
+      width: cameraConfig.width,
+      height: cameraConfig.height,
+      stallTimeoutMs: stallSeconds * 1000,
+      backoff: { initialMs: c.restart_backoff.initial_seconds * 1000, maxMs: c.restart_backoff.max_seconds * 1000 },
+      log: cameraLog,
+      secrets: urlSecrets(url),
+    });
+    const camera = new Camera({
+      config: cameraConfig,
+      source,
+      scheduler: this.scheduler,
+      publisher: this.publisher,
+      topics: this.topics,
+      publish: {
+        minIou: c.publish.min_iou,
+        minIntervalMs: c.publish.min_interval_seconds * 1000,
+        heartbeatMs: c.mqtt.heartbeat_seconds * 1000,
+        license: 'commercial',
+      },
+      log: cameraLog,
+    });
+    this.cameras.set(cameraConfig.id, camera);
+    camera.start();
+    cameraLog.info('camera started', { url: redactUrl(url), fps: cameraConfig.fps, size: `${cameraConfig.width}x${cameraConfig.height}`, tasks: cameraConfig.tasks });
+  }
+
+  private async analyse(id: string, frame: AnalysedFrame): Promise<void> {
+    const camera = this.cameras.get(id);
+    if (!camera) return;
+    const { tasks, thresholds } = camera.config;
+    const result = await analyseFrame(frame, { camera: id, tasks, thresholds, lang: this.config.publish.lang }, (task) => this.detector(task));
+    camera.accept(result);
+  }
+
+  private async demoVideo(): Promise<string> {
+    const dir = this.config.state_dir || process.env.STATE_DIRECTORY?.split(':')[0] || join(tmpdir(), 'raypack-edge');
+    mkdirSync(dir, { recursive: true });
+    const started = Date.now();
+    const path = await ensureDemoVideo(dir, this.config.ffmpeg_path);
+    log.info('demo video ready', { path, ms: Date.now() - started });
+    return path;
+  }
+
+  private logWhereToLook(): void {
+    const e = this.endpointsValue!;
+    const ids = [...this.cameras.keys()];
+    log.info('ready', {
+      mqtt: redactUrl(e.mqttUrl),
+      subscribe: `mosquitto_sub -h ${new URL(e.mqttUrl).hostname} -p ${new URL(e.mqttUrl).port || 1883} -t '${e.topics}' -v`,
+      http: e.httpUrl,
+      cameras: e.httpUrl ? `${e.httpUrl}/cameras` : undefined,
+      snapshots: e.httpUrl ? ids.map((id) => `${e.httpUrl}/cameras/${id}/snapshot.jpg`) : undefined,
+      streams: e.httpUrl ? ids.map((id) => `${e.httpUrl}/cameras/${id}/stream.mjpeg`) : undefined,
+    });
+  }
+}
+
+/** The password in a camera URL, to scrub from ffmpeg's stderr wherever ffmpeg prints it. */
+function urlSecrets(url: string): string[] {
+  try {
+    const parsed = new URL(url);
+    return [parsed.password, decodeURIComponent(parsed.password)].filter((s) => s.length > 0);
+  } catch {
+    return [];
+  }
+}
+
+function probeFfmpegMajor(ffmpegPath: string): number | undefined {
+  const result = spawnSync(ffmpegPath, ['-version'], { encoding: 'utf8', timeout: 10_000 });
+  if (result.error) {
+    log.error('ffmpeg not found: cameras cannot start until it is installed', { ffmpeg: ffmpegPath, error: result.error.message });
+    return undefined;
+  }
+  const major = parseFfmpegMajor(result.stdout);
+  log.info('ffmpeg', { path: ffmpegPath, major });
+  return major;
+}
