@@ -78,6 +78,7 @@ function orderedNodes(byName: ReadonlyMap<string, TfNode>, outputs: readonly str
       stack.push([name, true]);
       for (const i of [...dataInputs(node)].reverse()) {
         const [dep] = parseTensorName(i);
+        if (state.get(dep) === 1) throw new ConvertError(node, `graph has a cycle through input ${dep}`);
         if (!state.has(dep)) stack.push([dep, false]);
       }
     }
@@ -96,7 +97,11 @@ function onnxDtype(dtype: string): OnnxDtype {
 }
 
 export function convertTfGraph(graph: TfGraph, options: ConvertOptions): Uint8Array {
-  const byName = new Map(graph.nodes.map((n) => [n.name, n]));
+  const byName = new Map<string, TfNode>();
+  for (const n of graph.nodes) {
+    if (byName.has(n.name)) throw new ConvertError(n, 'node name defined twice in the graph');
+    byName.set(n.name, n);
+  }
   const b = new OnnxGraphBuilder();
   const ctx = new ConvertContext(b);
   const values = new Map<string, Value>();
