@@ -156,8 +156,10 @@ export async function buildModel(m: ModelManifest, force = false): Promise<Build
   }
   mkdirSync(BUILD_DIR, { recursive: true });
   // Write-then-rename so a crash never leaves a truncated model behind a valid stamp.
-  writeFileSync(`${out}.tmp`, bytes);
-  renameSync(`${out}.tmp`, out);
+  // The pid keeps two concurrent builds (e.g. postinstall and a test run) from sharing a temporary file.
+  const tmp = `${out}.${process.pid}.tmp`;
+  writeFileSync(tmp, bytes);
+  renameSync(tmp, out);
   writeFileSync(stampPath(m.id), `${stamp}\n`);
   return { id: m.id, status: 'built', bytes: bytes.length, ms: performance.now() - started };
 }
