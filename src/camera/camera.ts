@@ -31,6 +31,10 @@ export interface CameraStatus extends CameraStatusPayload {
   readonly facemode: string;
   readonly lastAnalysedAt?: number;
   readonly faces?: number;
+  /** Why frames were dropped: a newer frame replaced it, the shared queue was full, or it got too old. */
+  readonly dropReasons: { readonly replaced: number; readonly queueFull: number; readonly stale: number; readonly failed: number };
+  /** Face detection time of the latest analysed frame. */
+  readonly analysisMs?: number;
 }
 
 export class Camera {
@@ -136,6 +140,8 @@ export class Camera {
       facemode: this.config.facemode,
       lastAnalysedAt: this.latest?.frame.time,
       faces: this.latest?.faces.length,
+      dropReasons: { replaced: frames.droppedReplaced, queueFull: frames.droppedQueueFull, stale: frames.droppedStale, failed: frames.failed },
+      analysisMs: this.latest ? Math.round(this.latest.faceSeconds * 1000) : undefined,
     };
   }
 

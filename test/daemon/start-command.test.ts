@@ -1,0 +1,105 @@
+/**
+ * `raypack-edge start` as a user runs it, in a child process: the DEMO camera (video made at start from the sample
+ * photos) plus an RTSP camera from --camera, results on an external Mosquitto given with --mqtt; SIGTERM → the
+ * process exits, `offline` is published and no ffmpeg is left. A bad config → exit 2 with every problem listed.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Mosquitto, mosquittoAvailable } from '../helpers/mosquitto.ts';
+import { childProcesses, rssMiB, waitFor } from '../helpers/processes.ts';
+import { RtspServer, makeTempDir, rtspServerAvailable } from '../helpers/rtsp.ts';
+
+const BIN = join(import.meta.dirname, '../../bin/raypack-edge.js');
+
+function runCli(args: string[], env: Record<string, string> = {}): { child: ChildProcess; lines: string[]; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [BIN, 'start', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  const collect = (chunk: Buffer): void => {
+    lines.push(...chunk.toString().split('\n').filter(Boolean));
+  };
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, lines, exited };
+}
+
+describe('raypack-edge start: bad configuration', () => {
+  it('lists every problem with its path and exits 2', async () => {
+    const dir = makeTempDir('raypack-badcfg-');
+    const file = join(dir, 'config.yaml');
+    writeFileSync(file, 'cameras:\n  - id: door\n    url: rtsp://x\n    fps: -1\n    colour: red\nmqtt: { password: x }\n');
+    const run = runCli(['--config', file]);
+    expect(await run.exited).toBe(2);
+    const text = run.lines.join('\n');
+    expect(text).toContain(`invalid configuration (${file})`);
+    expect(text).toContain('cameras[0].fps: must be > 0');
+    expect(text).toContain('cameras[0].colour: unknown key');
+    expect(text).toContain('mqtt.password: unknown key');
+    const badArg = runCli(['--camera', 'nourl']);
+    expect(await badArg.exited).toBe(2);
+    expect(badArg.lines.join('\n')).toContain('--camera expects <id>=<url>');
+  }, 30_000);
+});
+
+describe.skipIf(!rtspServerAvailable() || !mosquittoAvailable())('raypack-edge start: demo + RTSP camera on Mosquitto, then SIGTERM', () => {
+  const rtsp = new RtspServer({ fps: 10, secondsEach: 2 });
+  const broker = new Mosquitto();
+  let run: ReturnType<typeof runCli> | undefined;
+
+  afterAll(async () => {
+    if (run && run.child.exitCode === null) run.child.kill('SIGKILL');
+    await rtsp.kill();
+    await broker.stop();
+  });
+
+  it('publishes faces from both cameras, and SIGTERM leaves no ffmpeg behind', async () => {
+    await Promise.all([rtsp.start(), broker.start()]);
+    const stateDir = makeTempDir('raypack-state-');
+    const config = join(stateDir, 'config.yaml');
+    writeFileSync(config, `demo: true\nstate_dir: ${stateDir}\nhttp: { host: 127.0.0.1 }\nrestart_backoff: { initial_seconds: 0.5, max_seconds: 2 }\n`);
+    const messages: Array<{ topic: string; payload: string }> = [];
+    const sub = await mqtt.connectAsync(broker.url);
+    sub.on('message', (topic, payload) => messages.push({ topic, payload: payload.toString() }));
+    await sub.subscribeAsync('raypack/cli/#');
+
+    const started = Date.now();
+    run = runCli(['--config', config, '--camera', `door=${rtsp.url}`, '--mqtt', broker.url, '--http-port', '0', '--device', 'cli']);
+    const ready = await waitFor(() => run!.lines.find((l) => l.includes('"msg":"ready"')), 90_000, 'the ready log line');
+    const { http } = JSON.parse(ready) as { http: string };
+    for (const camera of ['demo', 'door']) {
+      await waitFor(
+        () => messages.find((m) => m.topic === `raypack/cli/${camera}/face` && (JSON.parse(m.payload) as { totalfaces: number }).totalfaces >= 1),
+        60_000,
+        `a face message from ${camera}`,
+      );
+    }
+    const seconds = (Date.now() - started) / 1000;
+    expect(messages.find((m) => m.topic === 'raypack/cli/status')?.payload).toBe('online');
+    // The demo camera also publishes objects in the Raypack_AI_Filecontainer shape.
+    const objects = await waitFor(() => messages.find((m) => m.topic === 'raypack/cli/demo/objects'), 30_000, 'an objects message');
+    expect(JSON.parse(objects.payload)).toMatchObject({ name: 'Raypack_AI_Filecontainer', camera: 'demo', results: { tags: expect.any(Array) } });
+    const snapshot = await fetch(`${http}/cameras/demo/snapshot.jpg`);
+    expect(snapshot.status).toBe(200);
+
+    const pid = run.child.pid!;
+    const ffmpegs = childProcesses(pid, 'ffmpeg').live;
+    expect(ffmpegs.length).toBe(2);
+    const rss = rssMiB(pid);
+    const status = (await (await fetch(`${http}/cameras`)).json()) as { cameras: Array<{ camera: string; fps: number; frames: unknown; analysisMs: number }> };
+    console.info(
+      `start: faces from demo and door after ${seconds.toFixed(1)} s; daemon RSS ${rss} MiB; ` +
+        status.cameras.map((c) => `${c.camera} ${c.fps} fps ${JSON.stringify(c.frames)} face ${c.analysisMs} ms`).join('; '),
+    );
+
+    run.child.kill('SIGTERM');
+    const code = await Promise.race([run.exited, new Promise((resolve) => setTimeout(() => resolve('timeout'), 15_000))]);
+    expect(code).toBe(0);
+    for (const p of ffmpegs) expect(() => process.kill(p, 0)).toThrow();
+    expect(childProcesses(pid, 'ffmpeg').live).toEqual([]);
+    await waitFor(() => messages.some((m) => m.topic === 'raypack/cli/status' && m.payload === 'offline'), 5000, 'offline after SIGTERM');
+    await sub.endAsync(true);
+  }, 180_000);
+});
