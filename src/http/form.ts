@@ -34,7 +34,7 @@ export async function readForm(request: FastifyRequest, limits: FormLimits, onKe
   const body = request.body;
   if (body !== undefined && body !== null) {
     if (typeof body !== 'object' || Array.isArray(body)) {
-      throw new RaypackError('bad_parameter', 'the body must be form fields (multipart/form-data or application/x-www-form-urlencoded)');
+      throw new RaypackError('unsupported_media_type', 'send the parameters as multipart/form-data or application/x-www-form-urlencoded');
     }
     for (const [name, value] of Object.entries(body as Record<string, unknown>)) {
       if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') fields[name.toLowerCase()] = String(value);

@@ -98,6 +98,8 @@ export function buildServer(deps: ApiDeps): FastifyInstance {
 
   installErrorHandling(app, log);
   guard.install(app);
+  // Only forms (and JSON, fastify's default) carry API parameters; a text/plain body is a 415, not a 400.
+  app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });
