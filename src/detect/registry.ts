@@ -24,10 +24,17 @@ export const DEFAULT_MODELS: Readonly<Record<Task, string>> = {
 };
 
 /** Per-task defaults for multi-region inference and NMS, chosen by measurement (see docs/notes/detect.md). */
-export const TASK_DEFAULTS: Readonly<Record<Task, { tiling: TilingOptions; nmsMode: NmsMode; maxDetections: number }>> = {
-  face: { tiling: { tiles: 2, overlap: 0.25, minImageToInput: 1.5 }, nmsMode: 'weighted', maxDetections: 300 },
-  objects: { tiling: { tiles: 0, overlap: 0, minImageToInput: 0 }, nmsMode: 'greedy', maxDetections: 100 },
-  food: { tiling: { tiles: 0, overlap: 0, minImageToInput: 0 }, nmsMode: 'greedy', maxDetections: 100 },
+export interface TaskDefaults {
+  readonly tiling: TilingOptions;
+  readonly nmsMode: NmsMode;
+  readonly maxDetections: number;
+  readonly variant: ModelVariant;
+}
+
+export const TASK_DEFAULTS: Readonly<Record<Task, TaskDefaults>> = {
+  face: { tiling: { tiles: 2, overlap: 0.25, minImageToInput: 1.5 }, nmsMode: 'weighted', maxDetections: 300, variant: 'fp32' },
+  objects: { tiling: { tiles: 0, overlap: 0, minImageToInput: 0 }, nmsMode: 'greedy', maxDetections: 100, variant: 'fp32' },
+  food: { tiling: { tiles: 0, overlap: 0, minImageToInput: 0 }, nmsMode: 'greedy', maxDetections: 100, variant: 'fp32' },
 };
 
 export interface LoadOptions {
@@ -43,9 +50,18 @@ export interface LoadOptions {
   readonly minImageToInput?: number;
   readonly nmsMode?: NmsMode;
   readonly maxDetections?: number;
+  /** Which file of the model: `fp32` = models/build/<id>.onnx, `int8` = the quantized <id>.int8.onnx (scripts/quantize.ts). */
+  readonly variant?: ModelVariant;
 }
 
-const OPTION_KEYS = new Set(['modelId', 'model', 'threads', 'executionProviders', 'tiles', 'overlap', 'minImageToInput', 'nmsMode', 'maxDetections']);
+export type ModelVariant = 'fp32' | 'int8';
+
+const OPTION_KEYS = new Set(['modelId', 'model', 'threads', 'executionProviders', 'tiles', 'overlap', 'minImageToInput', 'nmsMode', 'maxDetections', 'variant']);
+
+/** The ONNX file of a model variant. */
+export function variantPath(modelId: string, variant: ModelVariant): string {
+  return variant === 'int8' ? onnxPath(modelId).replace(/\.onnx$/, '.int8.onnx') : onnxPath(modelId);
+}
 
 /** Options come from CLIs and config as loose key/values: reject unknown keys and wrong types with a clear message. */
 function checkOptions(options: Readonly<Record<string, unknown>>): void {
@@ -56,6 +72,7 @@ function checkOptions(options: Readonly<Record<string, unknown>>): void {
     if (numeric && (typeof value !== 'number' || !Number.isFinite(value) || value < 0)) {
       throw new RaypackError('bad_parameter', `detector option '${key}' must be a number >= 0`);
     }
+    if (key === 'variant' && value !== 'fp32' && value !== 'int8') throw new RaypackError('bad_parameter', `variant must be fp32 or int8`);
     if (key === 'nmsMode' && value !== 'greedy' && value !== 'weighted') throw new RaypackError('bad_parameter', `nmsMode must be greedy or weighted`);
   }
 }
@@ -91,9 +108,10 @@ export async function loadDetector(task: Task, options: LoadOptions = {}): Promi
   checkOptions(options as Record<string, unknown>);
   const manifest = manifestFor(task, options.modelId ?? options.model);
   const decode = await decoderFor(manifest.decoder);
-  const session = await createSession(onnxPath(manifest.id), { threads: options.threads, executionProviders: options.executionProviders });
+  const variant = options.variant ?? TASK_DEFAULTS[task].variant;
+  const session = await createSession(variantPath(manifest.id, variant), { threads: options.threads, executionProviders: options.executionProviders });
   const defaults = TASK_DEFAULTS[task];
-  return new OnnxDetector(task, manifest, session, decode, {
+  return new OnnxDetector(task, manifest, variant === 'fp32' ? manifest.id : `${manifest.id}.${variant}`, session, decode, {
     tiling: {
       tiles: options.tiles ?? defaults.tiling.tiles,
       overlap: options.overlap ?? defaults.tiling.overlap,
@@ -118,11 +136,12 @@ class OnnxDetector implements Detector {
   constructor(
     readonly task: Task,
     private readonly manifest: ModelManifest,
+    modelId: string,
     private readonly session: ModelSession,
     private readonly decode: DecodeFn,
     private readonly settings: Settings,
   ) {
-    this.modelId = manifest.id;
+    this.modelId = modelId;
     this.defaultThreshold = manifest.defaultThreshold;
     this.dims = [1, 3, manifest.input.height, manifest.input.width];
   }
