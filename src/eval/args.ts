@@ -1,0 +1,89 @@
+/** Argument parsing for `raypack-edge eval`, kept pure so it is tested without running anything. */
+import { parseArgs } from 'node:util';
+import { RaypackError } from '../errors.ts';
+
+export const EVAL_USAGE = `usage: raypack-edge eval [--task face|objects|all] [--model ID[,ID...]] [--reference]
+                        [--option KEY=VALUE]... [--data DIR] [--limit N] [--json FILE] [--threads N]
+
+Scores detectors on the labelled sets in the data directory (default ../shared/data next to the project, or
+$RAYPACK_DATA): faces on faces/wider-val-416 and faces/facemask-voc (AP50, faces under 10 px ignored), objects on
+coco/val2017-a (mAP50). Prints a table, then the JSON (to stdout, or to --json FILE).
+
+  --task       face, objects or all (default all)
+  --model      product model ids (models/<id>.json) and/or reference ids (ref:yunet-n, ref:yunet-s-640,
+               ref:ultraface-rfb-640, ref:ultraface-rfb-320, ref:yolox-nano); default: each task's default model
+  --reference  also run every reference model found under <data>/models
+  --option     detector option passed to loadDetector (repeatable), e.g. --option tiles=2
+  --limit      only the first N images of each set (sorted by file name)
+  --threads    ONNX Runtime intra-op threads for every model (default 2)
+`;
+
+export type TaskChoice = 'face' | 'objects' | 'all';
+
+export interface EvalArgs {
+  readonly help: boolean;
+  readonly task: TaskChoice;
+  readonly models: readonly string[];
+  readonly reference: boolean;
+  readonly options: Readonly<Record<string, string | number | boolean>>;
+  readonly dataDir?: string;
+  readonly limit?: number;
+  readonly jsonFile?: string;
+  readonly threads: number;
+}
+
+function positiveInt(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new RaypackError('bad_parameter', `--${name} must be a positive integer, not '${value}'`);
+  return n;
+}
+
+/** `key=value` with value typed as number or boolean when it reads as one. */
+export function parseOption(text: string): [string, string | number | boolean] {
+  const eq = text.indexOf('=');
+  if (eq <= 0) throw new RaypackError('bad_parameter', `--option expects KEY=VALUE, not '${text}'`);
+  const key = text.slice(0, eq).trim();
+  const raw = text.slice(eq + 1).trim();
+  if (raw === 'true' || raw === 'false') return [key, raw === 'true'];
+  const n = Number(raw);
+  return [key, raw !== '' && Number.isFinite(n) ? n : raw];
+}
+
+export function parseEvalArgs(argv: readonly string[]): EvalArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: false,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        task: { type: 'string' },
+        model: { type: 'string', multiple: true },
+        reference: { type: 'boolean' },
+        option: { type: 'string', multiple: true },
+        data: { type: 'string' },
+        limit: { type: 'string' },
+        json: { type: 'string' },
+        threads: { type: 'string' },
+      },
+    });
+  } catch (error) {
+    throw new RaypackError('bad_parameter', (error as Error).message);
+  }
+  const v = parsed.values;
+  const task = (v.task ?? 'all') as TaskChoice;
+  if (!['face', 'objects', 'all'].includes(task)) throw new RaypackError('bad_parameter', `--task must be face, objects or all, not '${v.task}'`);
+  const models = (v.model ?? []).flatMap((m) => m.split(',')).map((m) => m.trim()).filter(Boolean);
+  return {
+    help: v.help ?? false,
+    task,
+    models,
+    reference: v.reference ?? false,
+    options: Object.fromEntries((v.option ?? []).map(parseOption)),
+    dataDir: v.data,
+    limit: positiveInt('limit', v.limit),
+    jsonFile: v.json,
+    threads: positiveInt('threads', v.threads) ?? 2,
+  };
+}

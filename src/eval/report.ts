@@ -1,0 +1,62 @@
+/** The human table and the JSON document of an eval run (pure). */
+import type { EvalResult } from './runner.ts';
+import { EVAL_SCORE_THRESHOLD } from './runner.ts';
+import { FACE_MIN_SIZE, IOU_MATCH } from './metrics.ts';
+
+const HEADERS = ['model', 'set', 'AP50', 'AP50s', 'recall', 'precision', 'thr', 'ms/image', 'images'] as const;
+
+function fixed(n: number | null, digits: number): string {
+  return n === null || !Number.isFinite(n) ? '-' : n.toFixed(digits);
+}
+
+export function resultRow(r: EvalResult): string[] {
+  return [
+    r.variant ? `${r.model} [${r.variant}]` : r.model,
+    r.set,
+    fixed(r.ap50, 3),
+    fixed(r.ap50Strict ?? null, 3),
+    fixed(r.recall, 3),
+    fixed(r.precision, 3),
+    fixed(r.threshold, 2),
+    fixed(r.msPerImage, 1),
+    String(r.images),
+  ];
+}
+
+export function formatTable(results: readonly EvalResult[]): string {
+  const rows = [[...HEADERS], ...results.map(resultRow)];
+  const widths = HEADERS.map((_, c) => Math.max(...rows.map((row) => row[c].length)));
+  const line = (row: string[]): string => row.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
+  const out = [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)];
+  const faces = results.filter((r) => r.ignored);
+  if (faces.length > 0) {
+    out.push('');
+    out.push(
+      `faces: AP50 at IoU >= ${IOU_MATCH}, detections collected at score >= ${EVAL_SCORE_THRESHOLD}; recall/precision at the ` +
+        `model's threshold (thr). Faces smaller than ${FACE_MIN_SIZE} px (width or height), and detections matched to them ` +
+        `or smaller than ${FACE_MIN_SIZE} px, are IGNORED (neither true nor false positives). AP50s: the strict protocol ` +
+        `(detections scoring < 0.3 dropped, small unmatched detections count as false positives):`,
+    );
+    for (const r of faces) {
+      out.push(`  ${r.model}${r.variant ? ` [${r.variant}]` : ''} on ${r.set}: ${r.ignored?.truths} of ${r.truths} faces ignored, ${r.ignored?.detections} detections ignored`);
+    }
+  }
+  if (results.some((r) => r.task === 'objects')) {
+    out.push('');
+    out.push('objects: AP50 is COCO-style mAP50, the mean of per-class AP50 over the classes present in the ground truth; nothing is ignored.');
+  }
+  return out.join('\n') + '\n';
+}
+
+export interface EvalDocument {
+  readonly dataDir: string;
+  readonly scoreThreshold: number;
+  readonly iouThreshold: number;
+  readonly faceMinSize: number;
+  readonly limit: number | null;
+  readonly results: readonly EvalResult[];
+}
+
+export function evalDocument(dataDir: string, limit: number | undefined, results: readonly EvalResult[]): EvalDocument {
+  return { dataDir, scoreThreshold: EVAL_SCORE_THRESHOLD, iouThreshold: IOU_MATCH, faceMinSize: FACE_MIN_SIZE, limit: limit ?? null, results };
+}
