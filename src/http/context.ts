@@ -18,6 +18,9 @@ export interface RouteContext {
   readonly decode: DecodeLimits;
   readonly license: string;
   readonly log: Logger;
+  /** API requests admitted at once (reading, fetching, queued or running); more get 503. Bounds upload memory. */
+  readonly maxInFlight: number;
+  readonly inFlight: { count: number };
 }
 
 /** The detector for `task`; a detector that cannot be loaded is a 503, not a 500 with internals. */
@@ -31,11 +34,22 @@ export async function detectorFor(ctx: RouteContext, task: Task): Promise<Detect
   }
 }
 
-/** onRequest: answer 503 at once, before the upload is read, when the inference queue has no room. */
-export function queueRoomHook(ctx: RouteContext) {
-  return async (_request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
+/**
+ * onRequest: answer 503 at once, before the upload is read, when the inference queue has no room or too many API
+ * requests are already in flight (each may hold an upload of up to the limit in memory).
+ */
+export function admissionHook(ctx: RouteContext) {
+  return async (_request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     if (!ctx.queue.hasRoom()) {
       throw new RaypackError('busy', 'the inference queue is full, try again shortly', { retryAfterSeconds: 1 });
     }
+    if (ctx.inFlight.count >= ctx.maxInFlight) {
+      throw new RaypackError('busy', 'too many requests in progress, try again shortly', { retryAfterSeconds: 1 });
+    }
+    ctx.inFlight.count += 1;
+    // 'close' fires once whether the answer was sent or the client went away.
+    reply.raw.once('close', () => {
+      ctx.inFlight.count -= 1;
+    });
   };
 }

@@ -38,6 +38,8 @@ export interface ApiLimits {
   readonly keepAliveTimeoutMs?: number;
   /** Idle socket timeout (default 30 s). */
   readonly connectionTimeoutMs?: number;
+  /** API requests admitted at once; more get 503 before their upload is read (default 16). */
+  readonly maxInFlight?: number;
 }
 
 export interface ApiDeps {
@@ -94,6 +96,8 @@ export function buildServer(deps: ApiDeps): FastifyInstance {
     decode: { maxPixels: limits.maxPixels ?? DEFAULT_MAX_PIXELS, timeoutSeconds: limits.decodeTimeoutSeconds ?? 10 },
     license: deps.license ?? 'commercial',
     log,
+    maxInFlight: limits.maxInFlight ?? 16,
+    inFlight: { count: 0 },
   };
 
   installErrorHandling(app, log);

@@ -2,7 +2,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -142,6 +142,31 @@ describe('bad input over the socket, server stays up', () => {
     expect(malformed.status).toBe(400);
     const ok = await curl(['-X', 'POST', '-F', `apikey=${KEY}`, '-F', 'imagef=@photo.jpg', '-F', 'mode=json', `${base}/raypackfacev3`]);
     expect(ok.status).toBe(200);
+  });
+});
+
+describe('requests in flight are bounded', () => {
+  it('a slow upload holds the only slot: the next request gets 503 at once; after it ends, requests pass again', async () => {
+    const narrow = testServer({ limits: { maxInFlight: 1 } });
+    await narrow.listen({ host: '127.0.0.1', port: 0 });
+    const port = (narrow.server.address() as AddressInfo).port;
+    const slow = connect(port, '127.0.0.1');
+    await new Promise((resolve) => slow.once('connect', resolve));
+    slow.write(`POST /raypackfacev3 HTTP/1.1\r\nHost: x\r\napikey: ${KEY}\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 5000000\r\n\r\n--b\r\n`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const refused = await curl(['-X', 'POST', '-F', `apikey=${KEY}`, '-F', 'imagef=@photo.jpg', '-F', 'mode=json', `http://127.0.0.1:${port}/raypackfacev3`]);
+    expect(refused.status).toBe(503);
+    expect(JSON.parse(refused.body.toString()).error.code).toBe('busy');
+    slow.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    for (const file of ['text.jpg', 'empty.jpg', 'photo.jpg']) {
+      const r = await curl(['-X', 'POST', '-F', `apikey=${KEY}`, '-F', `imagef=@${file}`, '-F', 'mode=json', `http://127.0.0.1:${port}/raypackfacev3`]);
+      expect(r.status).not.toBe(503);
+    }
+    for (let i = 0; i < 3; i += 1) {
+      expect((await narrow.inject({ method: 'POST', url: '/recog', headers: { apikey: KEY, 'content-type': 'application/x-www-form-urlencoded' }, payload: 'model=9' })).statusCode).toBe(400);
+    }
+    await narrow.close();
   });
 });
 

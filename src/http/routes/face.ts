@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { decodeImage } from '../../image/decode.ts';
 import { renderFaces } from '../../image/anonymize.ts';
 import { buildFaceResult, faceBoxes, type FaceBox } from '../../raypack/wire.ts';
-import { detectorFor, queueRoomHook, type RouteContext } from '../context.ts';
+import { detectorFor, admissionHook, type RouteContext } from '../context.ts';
 import { readForm } from '../form.ts';
 import { imageInput } from '../image-input.ts';
 import { RENDER_BY_FACEMODE, parseFaceParams } from '../params.ts';
@@ -26,7 +26,7 @@ export function registerFaceRoute(app: FastifyInstance, ctx: RouteContext): void
           ...ERROR_RESPONSES,
         },
       },
-      onRequest: [ctx.guard.onRequest, queueRoomHook(ctx)],
+      onRequest: [ctx.guard.onRequest, admissionHook(ctx)],
     },
     async (request, reply) => {
       const form = await readForm(request, ctx.form, (key) => {

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { decodeImage } from '../../image/decode.ts';
 import { buildFileContainer, recogTags } from '../../raypack/wire.ts';
-import { detectorFor, queueRoomHook, type RouteContext } from '../context.ts';
+import { detectorFor, admissionHook, type RouteContext } from '../context.ts';
 import { readForm } from '../form.ts';
 import { imageInput } from '../image-input.ts';
 import { parseRecogParams } from '../params.ts';
@@ -17,7 +17,7 @@ export function registerRecogRoute(app: FastifyInstance, ctx: RouteContext): voi
         consumes: ['multipart/form-data', 'application/x-www-form-urlencoded'],
         response: { 200: FILECONTAINER_SCHEMA, ...ERROR_RESPONSES },
       },
-      onRequest: [ctx.guard.onRequest, queueRoomHook(ctx)],
+      onRequest: [ctx.guard.onRequest, admissionHook(ctx)],
     },
     async (request, reply) => {
       const form = await readForm(request, ctx.form, (key) => {
