@@ -30,19 +30,25 @@ export async function startCommand(argv: string[]): Promise<number> {
   }
 
   let stopping: Promise<void> | undefined;
+  let starting: Promise<unknown> = Promise.resolve();
   const stop = (signal: string): void => {
     if (stopping) {
       log.warn('second signal: exiting now', { signal });
       process.exit(1);
     }
     log.info('signal received, shutting down', { signal });
-    stopping = daemon.stop();
+    // A signal during start waits for start to finish, so nothing is created after stop() ran.
+    stopping = starting.then(
+      () => daemon.stop(),
+      () => daemon.stop(),
+    );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 
   try {
-    await daemon.start();
+    starting = daemon.start();
+    await starting;
   } catch (error) {
     log.error('could not start', { error: error instanceof Error ? error.message : String(error) });
     await daemon.stop().catch(() => undefined);

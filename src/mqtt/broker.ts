@@ -4,6 +4,7 @@
  */
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { Aedes } from 'aedes';
+import { RaypackError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 
 export class EmbeddedBroker {
@@ -25,9 +26,15 @@ export class EmbeddedBroker {
     const server = createServer(broker.handle);
     this.server = server;
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      server.once('error', (error: NodeJS.ErrnoException) => {
+        const hint =
+          error.code === 'EADDRINUSE'
+            ? `${this.host}:${this.requestedPort} is in use (another MQTT broker?): set mqtt.url to use that broker, or another mqtt.embedded.port`
+            : error.message;
+        reject(new RaypackError('config_invalid', `the embedded MQTT broker cannot listen: ${hint}`));
+      });
       server.listen(this.requestedPort, this.host, () => {
-        server.off('error', reject);
+        server.removeAllListeners('error');
         resolve();
       });
     });

@@ -8,7 +8,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { EmbeddedBroker } from '../../src/mqtt/broker.ts';
 import { MqttPublisher } from '../../src/mqtt/client.ts';
 import { logger } from '../../src/log.ts';
-import { Mosquitto, mosquittoAvailable } from '../helpers/mosquitto.ts';
+import { readFileSync } from 'node:fs';
+import { Mosquitto, makeTestCertificates, mosquittoAvailable } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/processes.ts';
 
 const log = logger('test:mqtt');
@@ -71,6 +72,47 @@ describe.skipIf(!mosquittoAvailable())('MqttPublisher with Mosquitto', () => {
   }, 40_000);
 });
 
+describe.skipIf(!mosquittoAvailable())('MqttPublisher over TLS with a password (Mosquitto)', () => {
+  const tls = makeTestCertificates();
+  const broker = new Mosquitto({ tls: { cert: tls.cert, key: tls.key }, user: { name: 'edge', password: 'tls-secret-pw' } });
+  afterAll(() => broker.stop());
+
+  it('connects with mqtts://, the CA file and the password, and is refused with a wrong password', async () => {
+    await broker.start();
+    const make = (password: string, clientId: string): MqttPublisher =>
+      new MqttPublisher({
+        url: broker.url,
+        clientId,
+        username: 'edge',
+        password,
+        tls: { ca: tls.ca },
+        statusTopic: 'raypack/tls/status',
+        qos: 1,
+        reconnect: { initialMs: 5000, maxMs: 5000 },
+        buffer: { maxMessages: 10, maxBytes: 10_000 },
+        log,
+      });
+    const good = make('tls-secret-pw', 'raypack-tls-good');
+    await good.start(5000);
+    expect(good.stats().connected).toBe(true);
+    const sub = await mqtt.connectAsync(broker.url, { username: 'edge', password: 'tls-secret-pw', ca: readFileSync(tls.ca) });
+    const got: string[] = [];
+    sub.on('message', (_t, p) => got.push(p.toString()));
+    await sub.subscribeAsync('raypack/tls/#', { qos: 1 });
+    good.publish('raypack/tls/cam/face', '{"totalfaces":1}');
+    await waitFor(() => got.includes('{"totalfaces":1}'), 5000, 'a message over TLS');
+
+    const bad = make('wrong-password', 'raypack-tls-bad');
+    await bad.start(1500);
+    expect(bad.stats().connected).toBe(false);
+    bad.publish('raypack/tls/cam/face', '{"lost":true}');
+    expect(bad.stats().buffered).toBe(1);
+    await bad.stop();
+    await good.stop();
+    await sub.endAsync(true);
+  }, 30_000);
+});
+
 describe('MqttPublisher with the embedded broker', () => {
   it('keeps online retained and lets the broker publish offline as last will when the connection dies', async () => {
     const broker = new EmbeddedBroker({ host: '127.0.0.1', port: 0, log });
@@ -99,6 +141,18 @@ describe('MqttPublisher with the embedded broker', () => {
       await late.end();
     } finally {
       await broker.stop();
+    }
+  });
+
+  it('explains a busy port', async () => {
+    const first = new EmbeddedBroker({ host: '127.0.0.1', port: 0, log });
+    await first.start();
+    const second = new EmbeddedBroker({ host: '127.0.0.1', port: first.port, log });
+    try {
+      await expect(second.start()).rejects.toThrow(/embedded MQTT broker cannot listen: 127\.0\.0\.1:\d+ is in use \(another MQTT broker\?\)/);
+    } finally {
+      await second.stop();
+      await first.stop();
     }
   });
 });
