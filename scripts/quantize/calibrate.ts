@@ -33,16 +33,17 @@ export async function calibrate(
     graphOptimizationLevel: 'disabled', // observe the tensors as named in the graph, before any fusion renames them
   });
   const wanted = new Set(tensors);
+  const percentile = options.percentile !== undefined && options.percentile < 100 ? options.percentile : undefined;
   const sums = new Map<string, { min: number; max: number; count: number }>();
   try {
     for await (const feed of feeds) {
       const outputs = await session.run(feed);
       for (const [name, value] of Object.entries(outputs)) {
         if (!wanted.has(name) || value.type !== 'float32') continue;
-        const [lo, hi] = tensorRange(value.data as Float32Array, options.percentile);
+        const [lo, hi] = tensorRange(value.data as Float32Array, percentile);
         const entry = sums.get(name);
         if (!entry) sums.set(name, { min: lo, max: hi, count: 1 });
-        else if (options.percentile === undefined) {
+        else if (percentile === undefined) {
           entry.min = Math.min(entry.min, lo);
           entry.max = Math.max(entry.max, hi);
         } else {

@@ -30,6 +30,8 @@ const SAME_SCALE_OPS = new Set(['MaxPool']);
 /** Input slots holding weights (int8) and biases (int32), per operator. */
 const WEIGHT_SLOT: Readonly<Record<string, number>> = { Conv: 1, Gemm: 1, MatMul: 1 };
 const BIAS_SLOT: Readonly<Record<string, number>> = { Conv: 2, Gemm: 2 };
+/** Operators that only move data: the path from a head's last Conv to a graph output is made of these. */
+const LAYOUT_OPS = new Set(['Reshape', 'Transpose', 'Concat', 'Identity', 'Flatten', 'Squeeze', 'Unsqueeze']);
 /** Operators whose meaning changed at opset 13: a model using them cannot simply be relabelled opset 13. */
 const CHANGED_AT_13 = new Set(['Split', 'Squeeze', 'Unsqueeze', 'Softmax', 'LogSoftmax', 'Hardmax', 'ReduceSum']);
 
@@ -41,6 +43,29 @@ export interface QuantizationPlan {
   /** Per-channel Conv weights are possible (opset >= 13, or relabelled to 13). */
   readonly perChannel: boolean;
   readonly opsetAfter: number;
+  /** Output names of the nodes kept in float (the detection heads, when asked). */
+  readonly floatNodes: ReadonlySet<string>;
+}
+
+/**
+ * The detection heads: the nodes that write the graph outputs, walking back through layout operators to the
+ * first compute node of each path. Their outputs are raw scores and box offsets whose small values decide the
+ * ranking of weak detections, so int8 there costs AP out of proportion to the time it saves.
+ */
+export function headNodes(model: ModelProto): Set<string> {
+  const nodes = model.graph?.node ?? [];
+  const producer = new Map<string, NodeProto>();
+  for (const node of nodes) for (const output of node.output ?? []) producer.set(output, node);
+  const head = new Set<string>();
+  const stack = (model.graph?.output ?? []).map((o) => o.name ?? '');
+  while (stack.length > 0) {
+    const node = producer.get(stack.pop() ?? '');
+    const key = node?.output?.[0];
+    if (!node || !key || head.has(key)) continue;
+    head.add(key);
+    if (LAYOUT_OPS.has(node.opType ?? '')) stack.push(...(node.input ?? []).filter(Boolean));
+  }
+  return head;
 }
 
 function consumersOf(nodes: readonly NodeProto[]): Map<string, NodeProto[]> {
@@ -67,7 +92,7 @@ function isRectifier(node: NodeProto, constants: ReadonlyMap<string, TensorProto
   return value !== undefined && value.length === 1 && value[0] === 0;
 }
 
-export function planQuantization(model: ModelProto, options: { perChannel?: boolean } = {}): QuantizationPlan {
+export function planQuantization(model: ModelProto, options: { perChannel?: boolean; floatHead?: boolean } = {}): QuantizationPlan {
   const graph = model.graph;
   if (!graph) throw new Error('the model has no graph');
   const nodes = graph.node ?? [];
@@ -76,10 +101,11 @@ export function planQuantization(model: ModelProto, options: { perChannel?: bool
   const graphOutputs = new Set((graph.output ?? []).map((o) => o.name ?? ''));
   const activations = new Set<string>();
   const sharedRange = new Map<string, string>();
+  const floatNodes = options.floatHead ? headNodes(model) : new Set<string>();
 
   for (const node of nodes) {
     const op = node.opType ?? '';
-    if (!QUANTIZED_OPS.has(op)) continue;
+    if (!QUANTIZED_OPS.has(op) || floatNodes.has(node.output?.[0] ?? '')) continue;
     (node.input ?? []).forEach((input, slot) => {
       if (!input || constants.has(input)) return;
       if (slot === BIAS_SLOT[op]) return;
@@ -101,7 +127,7 @@ export function planQuantization(model: ModelProto, options: { perChannel?: bool
   const usesChanged = nodes.some((n) => CHANGED_AT_13.has(n.opType ?? ''));
   const wantPerChannel = options.perChannel ?? true;
   const perChannel = wantPerChannel && (opset >= 13 || !usesChanged);
-  return { activations: [...activations], sharedRange, perChannel, opsetAfter: perChannel ? Math.max(13, opset) : Math.max(10, opset) };
+  return { activations: [...activations], sharedRange, perChannel, opsetAfter: perChannel ? Math.max(13, opset) : Math.max(10, opset), floatNodes };
 }
 
 export interface QdqSummary {
@@ -159,7 +185,7 @@ export function applyQdq(model: ModelProto, plan: QuantizationPlan, ranges: Read
   const rewrittenInputs = new Map<NodeProto, string[]>();
   for (const node of graph.node ?? []) {
     const op = node.opType ?? '';
-    if (!QUANTIZED_OPS.has(op)) continue;
+    if (!QUANTIZED_OPS.has(op) || plan.floatNodes.has(node.output?.[0] ?? '')) continue;
     const inputs = [...(node.input ?? [])];
     const inputParams = inputs[0] ? params.get(inputs[0]) : undefined;
     const weightName = inputs[WEIGHT_SLOT[op]];
