@@ -65,8 +65,9 @@ describe.skipIf(!rtspServerAvailable())('CameraSource with a real RTSP server', 
 
       // Pause the server: the TCP connection stays open but no frame comes; the watchdog must act.
       const startsBefore = cam.status().starts;
+      const stallsBefore = cam.status().stalls;
       server.pause();
-      await waitFor(() => cam.status().stalls >= 1, 10_000, 'the watchdog');
+      await waitFor(() => cam.status().stalls > stallsBefore, 15_000, 'the watchdog');
       expect(states).toContain('stalled');
       server.resume();
       const after = frames;
