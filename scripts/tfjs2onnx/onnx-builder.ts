@@ -53,7 +53,8 @@ export class OnnxGraphBuilder {
   private readonly nodes: onnxProto.onnx.INodeProto[] = [];
   private readonly initializers: Initializer[] = [];
   private readonly used = new Set<string>();
-  private readonly int64Cache = new Map<string, string>();
+  /** Small shared constants (int64 shapes/axes, float32 scalars) by dtype and value. */
+  private readonly smallConsts = new Map<string, string>();
   private counter = 0;
 
   /** A fresh tensor name derived from `hint` (TF node names are kept where possible, for debugging). */
@@ -92,21 +93,21 @@ export class OnnxGraphBuilder {
 
   /** A shared int64 constant (shapes, axes, pads), deduplicated by value. */
   int64(values: readonly number[], hint = 'const_i64'): string {
-    const key = values.join(',');
-    const hit = this.int64Cache.get(key);
+    const key = `i64:${values.join(',')}`;
+    const hit = this.smallConsts.get(key);
     if (hit) return hit;
     const name = this.addInitializer(hint, 'int64', [values.length], BigInt64Array.from(values.map((v) => BigInt(v))));
-    this.int64Cache.set(key, name);
+    this.smallConsts.set(key, name);
     return name;
   }
 
   /** A shared float32 scalar constant (Clip bounds, pad values). */
   float32Scalar(value: number): string {
     const key = `f32:${value}`;
-    const hit = this.int64Cache.get(key);
+    const hit = this.smallConsts.get(key);
     if (hit) return hit;
     const name = this.addInitializer('const_f32', 'float32', [], Float32Array.of(value));
-    this.int64Cache.set(key, name);
+    this.smallConsts.set(key, name);
     return name;
   }
 
