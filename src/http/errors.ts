@@ -58,16 +58,39 @@ export function toRaypackError(error: unknown): RaypackError {
   return new RaypackError('internal', 'internal error', undefined, { cause: error });
 }
 
-/** Send `error` in the RAYPACK error shape, with Retry-After where it helps. */
-export function sendError(request: FastifyRequest, reply: FastifyReply, error: RaypackError): FastifyReply {
+/** Request bodies up to this size are read to their end (and thrown away) after an early error; see sendError. */
+export const DEFAULT_DRAIN_LIMIT_BYTES = 24 * 1024 * 1024;
+
+/**
+ * Send `error` in the RAYPACK error shape, with Retry-After where it helps.
+ *
+ * An error may come before the client finished sending its body (a 413 mid-upload, a 401 on a header key). Many
+ * clients (fetch/undici, Python requests) only read the answer once they have sent everything, and fail with
+ * EPIPE if we close first. So a body of a declared, moderate size is read to its end and discarded (bytes, not
+ * memory); anything larger or of unknown size gets `Connection: close` and is cut off.
+ */
+export function sendError(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  error: RaypackError,
+  drainLimitBytes = DEFAULT_DRAIN_LIMIT_BYTES,
+): FastifyReply {
   const retryAfter = error.details?.retryAfterSeconds;
   if (typeof retryAfter === 'number') reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfter))));
-  // An error before the body was read: close the connection rather than drain an upload nobody will look at.
-  if (!request.raw.complete) reply.header('connection', 'close');
+  const raw = request.raw;
+  if (!raw.complete) {
+    const declared = Number(raw.headers['content-length']);
+    if (Number.isFinite(declared) && declared <= drainLimitBytes) {
+      raw.unpipe();
+      raw.resume();
+    } else {
+      reply.header('connection', 'close');
+    }
+  }
   return reply.code(error.status).type('application/json; charset=utf-8').send(errorBody(error));
 }
 
-export function installErrorHandling(app: FastifyInstance, log: Logger): void {
+export function installErrorHandling(app: FastifyInstance, log: Logger, drainLimitBytes = DEFAULT_DRAIN_LIMIT_BYTES): void {
   app.setErrorHandler((error, request, reply) => {
     const mapped = toRaypackError(error);
     if (mapped.status >= 500 && mapped.code !== 'busy') {
@@ -80,9 +103,9 @@ export function installErrorHandling(app: FastifyInstance, log: Logger): void {
         stack: cause instanceof Error ? cause.stack : undefined,
       });
     }
-    return sendError(request, reply, mapped);
+    return sendError(request, reply, mapped, drainLimitBytes);
   });
   app.setNotFoundHandler((request, reply) =>
-    sendError(request, reply, new RaypackError('not_found', `no route ${request.method} ${request.url.split('?')[0].slice(0, 200)}`)),
+    sendError(request, reply, new RaypackError('not_found', `no route ${request.method} ${request.url.split('?')[0].slice(0, 200)}`), drainLimitBytes),
   );
 }

@@ -100,7 +100,9 @@ export function buildServer(deps: ApiDeps): FastifyInstance {
     inFlight: { count: 0 },
   };
 
-  installErrorHandling(app, log);
+  // After an early error, bodies up to about twice the upload limit are drained so clients can read the answer.
+  const drainLimitBytes = 2 * (limits.maxUploadBytes ?? 10 * 1024 * 1024) + 4 * 1024 * 1024;
+  installErrorHandling(app, log, drainLimitBytes);
   guard.install(app);
   // Only forms (and JSON, fastify's default) carry API parameters; a text/plain body is a 415, not a 400.
   app.removeContentTypeParser('text/plain');
@@ -136,7 +138,7 @@ export function buildServer(deps: ApiDeps): FastifyInstance {
         schema: { hide: true, response: ERROR_RESPONSES },
         handler: async (request, reply) => {
           reply.header('allow', 'POST');
-          return sendError(request, reply, new RaypackError('method_not_allowed', `${url} accepts POST only`));
+          return sendError(request, reply, new RaypackError('method_not_allowed', `${url} accepts POST only`), drainLimitBytes);
         },
       });
     }

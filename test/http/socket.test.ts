@@ -188,6 +188,15 @@ describe('other clients and endpoints over the socket', () => {
     }
   });
 
+  it('fetch() gets a readable 413 for an upload over the limit (the rest of the body is drained, not cut off)', async () => {
+    const f = new FormData();
+    f.append('apikey', KEY);
+    f.append('imagef', new Blob([readFileSync(join(dir, 'big.jpg'))], { type: 'image/jpeg' }), 'big.jpg');
+    const r = await fetch(`${base}/raypackfacev3`, { method: 'POST', body: f });
+    expect(r.status).toBe(413);
+    expect(((await r.json()) as { error: { code: string } }).error.code).toBe('payload_too_large');
+  });
+
   it('GET /openapi.json describes both endpoints with their parameters', async () => {
     const r = await fetch(`${base}/openapi.json`);
     expect(r.status).toBe(200);
