@@ -4,7 +4,7 @@
  * Pack, ExpandDims, Squeeze, slices that drop axes) first bring the operand back to TF order. Ops on constants
  * (and Shape, since all shapes are static) are folded on the host.
  */
-import { attrBool, attrInt, attrInts } from './attrs.ts';
+import { attrBool, attrInt, attrInts, attrString } from './attrs.ts';
 import { ConvertError, type ConstValue, type ConvertContext, type DynValue, type OpHandler, type Value, allConst, constValue, dtypeOf, dynValue, requireConst, requireDyn, shapeOf } from './context.ts';
 import { resolveStridedSlice, stridedSliceConst } from './slice.ts';
 import {
@@ -92,7 +92,7 @@ const pad: OpHandler = (node, inputs, ctx) => {
     const value = scalarOrList(requireConst(node, inputs[2], 'constant_values'))[0];
     onnxInputs.push(ctx.b.float32Scalar(value));
   } else if (node.op === 'MirrorPad') {
-    const m = Buffer.from(String((node.attr.mode as { s?: string } | undefined)?.s ?? ''), 'base64').toString();
+    const m = attrString(node, 'mode');
     if (m !== 'REFLECT') throw new ConvertError(node, `MirrorPad mode ${m} is not supported (only REFLECT)`);
     mode = 'reflect';
   }

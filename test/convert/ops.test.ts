@@ -98,7 +98,8 @@ describe('axis-mapped ops on NHWC activations held as NCHW', () => {
     const x = g.input('x', [1, 4, 5, 3]);
     g.op('p', 'Pad', [x, g.ints('pads', [0, 0, 1, 2, 3, 0, 0, 0], [4, 2])]);
     g.op('p2', 'PadV2', [x, g.ints('pads2', [0, 0, 0, 1, 2, 1, 0, 1], [4, 2]), g.const('v', [], [-1.5])]);
-    await expectParity(g, ['p', 'p2']);
+    g.op('p3', 'MirrorPad', [x, g.ints('pads3', [0, 0, 2, 1, 0, 3, 0, 0], [4, 2])], { mode: A.s('REFLECT') });
+    await expectParity(g, ['p', 'p2', 'p3']);
   });
 
   it('SplitV on channels (with -1) and on width', async () => {
@@ -106,7 +107,10 @@ describe('axis-mapped ops on NHWC activations held as NCHW', () => {
     const x = g.input('x', [1, 3, 6, 5]);
     g.op('s', 'SplitV', [x, g.ints('sizes', [2, -1]), g.ints('axis', [3], [])], { num_split: A.i(2) });
     g.op('w', 'SplitV', [x, g.ints('sizes2', [1, 2, 3]), g.ints('axis2', [-2], [])], { num_split: A.i(3) });
-    await expectParity(g, ['s', 's:1', 'w', 'w:1', 'w:2']);
+    g.op('e', 'Split', [g.ints('axis3', [2], []), x], { num_split: A.i(2) });
+    // Pack of computed tensors: each gets a new axis in TF order, then they are concatenated.
+    g.op('pk', 'Pack', ['e', 'e:1'], { N: A.i(2), axis: A.i(1) });
+    await expectParity(g, ['s', 's:1', 'w', 'w:1', 'w:2', 'e:1', 'pk']);
   });
 
   it('StridedSlice with masks, strides, negative stride and a shrunk axis', async () => {
