@@ -15,27 +15,66 @@ import type { DetectOptions, Detection, Detector, RgbImage, Task } from './types
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { MODELS_DIR } from './manifest.ts';
+import { logger } from '../log.ts';
+
+const log = logger('detect');
 
 /** The model each task uses unless told otherwise. `food` runs the objects model and keeps COCO's food classes. */
 export const DEFAULT_MODELS: Readonly<Record<Task, string>> = {
-  face: 'blazeface-back',
+  face: 'ssd-mobilenetv1-face',
   objects: 'nanodet',
   food: 'nanodet',
 };
 
-/** Per-task defaults for multi-region inference and NMS, chosen by measurement (see docs/notes/detect.md). */
-export interface TaskDefaults {
+/** How a detector runs a model beyond its manifest: regions, NMS flavour, which ONNX file. */
+export interface DetectorSettings {
   readonly tiling: TilingOptions;
   readonly nmsMode: NmsMode;
   readonly maxDetections: number;
   readonly variant: ModelVariant;
 }
 
-export const TASK_DEFAULTS: Readonly<Record<Task, TaskDefaults>> = {
-  face: { tiling: { tiles: 2, overlap: 0.25, minImageToInput: 1.5 }, nmsMode: 'weighted', maxDetections: 300, variant: 'fp32' },
-  objects: { tiling: { tiles: 0, overlap: 0, minImageToInput: 0 }, nmsMode: 'greedy', maxDetections: 100, variant: 'fp32' },
-  food: { tiling: { tiles: 0, overlap: 0, minImageToInput: 0 }, nmsMode: 'greedy', maxDetections: 100, variant: 'fp32' },
+/** @deprecated name kept for importers; see DetectorSettings. */
+export type TaskDefaults = DetectorSettings;
+
+const NO_TILES: TilingOptions = { tiles: 0, overlap: 0.25, minImageToInput: 1.5 };
+
+/** Per-task defaults (see docs/notes/detect.md for the measurements behind them). */
+export const TASK_DEFAULTS: Readonly<Record<Task, DetectorSettings>> = {
+  face: { tiling: NO_TILES, nmsMode: 'weighted', maxDetections: 300, variant: 'fp32' },
+  objects: { tiling: NO_TILES, nmsMode: 'greedy', maxDetections: 100, variant: 'fp32' },
+  food: { tiling: NO_TILES, nmsMode: 'greedy', maxDetections: 100, variant: 'fp32' },
 };
+
+/**
+ * Per-model overrides of the task defaults, chosen by measurement with `raypack-edge eval` (docs/notes/detect.md):
+ * - SSD face: the int8 copy scores within 0.02 AP50 of fp32 on both face sets and runs 2-3x faster; a 512 px
+ *   input already sees WIDER's small faces, so no tiles.
+ * - BlazeFace family (128-256 px inputs): a 2x2 tile grid on top of the whole image lifts AP50 on WIDER from
+ *   0.23 to 0.34 (blazeface-back) at ~5x the cost; their int8 copies are not used (scores break).
+ */
+export const MODEL_DEFAULTS: Readonly<Record<string, Partial<DetectorSettings>>> = {
+  'ssd-mobilenetv1-face': { variant: 'int8' },
+  'blazeface-back': { tiling: { tiles: 2, overlap: 0.25, minImageToInput: 1.5 } },
+  'blazeface-front': { tiling: { tiles: 2, overlap: 0.25, minImageToInput: 1.5 } },
+  'facemesh-detection-full': { tiling: { tiles: 2, overlap: 0.25, minImageToInput: 1.5 } },
+  'facemesh-detection-short': { tiling: { tiles: 2, overlap: 0.25, minImageToInput: 1.5 } },
+};
+
+/** Effective settings: task defaults, then the model's overrides, then the caller's options. */
+export function settingsFor(task: Task, modelId: string, options: LoadOptions = {}): DetectorSettings {
+  const base = { ...TASK_DEFAULTS[task], ...MODEL_DEFAULTS[modelId] };
+  return {
+    tiling: {
+      tiles: options.tiles ?? base.tiling.tiles,
+      overlap: options.overlap ?? base.tiling.overlap,
+      minImageToInput: options.minImageToInput ?? base.tiling.minImageToInput,
+    },
+    nmsMode: options.nmsMode ?? base.nmsMode,
+    maxDetections: options.maxDetections ?? base.maxDetections,
+    variant: options.variant ?? base.variant,
+  };
+}
 
 export interface LoadOptions {
   /** A model id (`models/<id>.json`); default DEFAULT_MODELS[task]. `model` is accepted as an alias. */
@@ -108,24 +147,16 @@ export async function loadDetector(task: Task, options: LoadOptions = {}): Promi
   checkOptions(options as Record<string, unknown>);
   const manifest = manifestFor(task, options.modelId ?? options.model);
   const decode = await decoderFor(manifest.decoder);
-  const variant = options.variant ?? TASK_DEFAULTS[task].variant;
+  const settings = settingsFor(task, manifest.id, options);
+  let variant = settings.variant;
+  if (variant !== 'fp32' && options.variant === undefined && !existsSync(variantPath(manifest.id, variant))) {
+    // A preferred (not requested) quantized copy that was not built: the float model does the same job, slower.
+    log.warn('quantized model not built, using the float model', { model: manifest.id, variant, missing: variantPath(manifest.id, variant) });
+    variant = 'fp32';
+  }
   const session = await createSession(variantPath(manifest.id, variant), { threads: options.threads, executionProviders: options.executionProviders });
-  const defaults = TASK_DEFAULTS[task];
-  return new OnnxDetector(task, manifest, variant === 'fp32' ? manifest.id : `${manifest.id}.${variant}`, session, decode, {
-    tiling: {
-      tiles: options.tiles ?? defaults.tiling.tiles,
-      overlap: options.overlap ?? defaults.tiling.overlap,
-      minImageToInput: options.minImageToInput ?? defaults.tiling.minImageToInput,
-    },
-    nmsMode: options.nmsMode ?? defaults.nmsMode,
-    maxDetections: options.maxDetections ?? defaults.maxDetections,
-  });
-}
-
-interface Settings {
-  readonly tiling: TilingOptions;
-  readonly nmsMode: NmsMode;
-  readonly maxDetections: number;
+  const modelId = variant === 'fp32' ? manifest.id : `${manifest.id}.${variant}`;
+  return new OnnxDetector(task, manifest, modelId, session, decode, { ...settings, variant });
 }
 
 class OnnxDetector implements Detector {
@@ -139,7 +170,7 @@ class OnnxDetector implements Detector {
     modelId: string,
     private readonly session: ModelSession,
     private readonly decode: DecodeFn,
-    private readonly settings: Settings,
+    private readonly settings: DetectorSettings,
   ) {
     this.modelId = modelId;
     this.defaultThreshold = manifest.defaultThreshold;
