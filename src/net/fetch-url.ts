@@ -7,6 +7,7 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
+import tls from 'node:tls';
 import { RaypackError } from '../errors.ts';
 import { redactUrl } from '../log.ts';
 import { AllowList } from './allow-list.ts';
@@ -21,6 +22,8 @@ export interface FetchPolicy {
   readonly timeoutMs?: number;
   /** Redirects followed (default 3). */
   readonly maxRedirects?: number;
+  /** Extra trusted CA certificates (PEM) for https image servers on the local network; Node's roots still apply. */
+  readonly ca?: string | readonly string[];
 }
 
 export interface FetchedResource {
@@ -43,6 +46,7 @@ export class UrlFetcher {
   readonly maxBytes: number;
   readonly timeoutMs: number;
   readonly maxRedirects: number;
+  private readonly ca?: string[];
 
   constructor(
     policy: FetchPolicy = {},
@@ -52,6 +56,7 @@ export class UrlFetcher {
     this.maxBytes = policy.maxBytes ?? 10 * 1024 * 1024;
     this.timeoutMs = policy.timeoutMs ?? 10_000;
     this.maxRedirects = policy.maxRedirects ?? 3;
+    if (policy.ca !== undefined) this.ca = [...tls.rootCertificates, ...(typeof policy.ca === 'string' ? [policy.ca] : policy.ca)];
   }
 
   async fetch(rawUrl: string): Promise<FetchedResource> {
@@ -121,6 +126,7 @@ export class UrlFetcher {
       signal,
       // The certificate is checked against the name the client gave, not the pinned IP.
       servername: secure && !isLiteral ? url.hostname : undefined,
+      ca: this.ca,
     };
     return new Promise((resolve, reject) => {
       const req = (secure ? https : http).request(options, resolve);

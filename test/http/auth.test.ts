@@ -97,6 +97,12 @@ describe('plugin routes use requireApiKey', () => {
     expect((await app.inject({ url: `/snap?apikey=${KEY}` })).json()).toEqual({ admin: false });
     expect((await app.inject({ url: '/snap', remoteAddress: '10.2.0.2' })).statusCode).toBe(401);
   });
+
+  it('plugin routes appear in /openapi.json with their summaries', async () => {
+    const doc = (await app.inject({ url: '/openapi.json' })).json() as { paths: Record<string, { get?: { summary: string } }> };
+    expect(doc.paths['/raw'].get?.summary).toBe('raw frame (admin)');
+    expect(doc.paths['/snap'].get?.summary).toBe('snapshot');
+  });
 });
 
 describe('a header key is checked before the upload is read (real socket)', () => {
