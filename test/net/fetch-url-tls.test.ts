@@ -17,7 +17,7 @@ let dir = '';
 let ca = '';
 let server: Server;
 let port = 0;
-const servernames: (string | false)[] = [];
+const servernames: (string | false | null)[] = [];
 const toLoopback = async (): Promise<string[]> => ['127.0.0.1'];
 
 function openssl(args: string[]): void {
