@@ -211,6 +211,41 @@ describe('image answers, checked by their pixels', () => {
   });
 });
 
+describe('every mode x facemode combination', () => {
+  const combos = ['json', 'jpg', 'image'].flatMap((mode) => ['default', 'pixel', 'fill', 'black', 'jsonimage'].map((facemode) => [mode, facemode]));
+
+  it.each(combos)('mode=%s facemode=%s', async (mode, facemode) => {
+    const r = await face([['threshold', '0.5'], ['imagef', upload()], ['mode', mode], ['facemode', facemode], ['hex', 'ff0000']]);
+    expect(r.statusCode).toBe(200);
+    if (facemode === 'jsonimage' || mode === 'json') {
+      expect(r.headers['content-type']).toMatch(/^application\/json/);
+      const body = r.json() as FaceJson;
+      expect(body.totalfaces).toBe(expected.length);
+      expect(body.image !== undefined).toBe(facemode === 'jsonimage');
+      return;
+    }
+    expect(r.headers['content-type']).toBe('image/jpeg');
+    const image = await decodeImage(r.rawPayload);
+    expect([image.width, image.height]).toEqual([original.width, original.height]);
+    for (const [x, y, w, h] of expected) {
+      const cx = Math.round(x + w / 2);
+      const cy = Math.round(y + h / 2);
+      const centre = pixel(image, cx, cy);
+      if (facemode === 'default') expect(near(centre, pixel(original, cx, cy), 30)).toBe(true);
+      if (facemode === 'fill') expect(near(centre, [255, 0, 0], 30)).toBe(true);
+      if (facemode === 'black') expect(near(centre, [0, 0, 0], 12)).toBe(true);
+      if (facemode === 'pixel') {
+        // Inside one mosaic cell (the region's top-left one is at least a quarter of the region) all pixels agree.
+        const region = expandWithMargin({ x, y, width: w, height: h }, original.width, original.height);
+        const px = region.x + Math.floor(region.width / 8);
+        const py = region.y + Math.floor(region.height / 8);
+        expect(near(pixel(image, px, py), pixel(image, px + 6, py + 6), 12)).toBe(true);
+        expect(near(pixel(image, px, py), pixel(original, px, py), 3) && near(pixel(image, px + 6, py + 6), pixel(original, px + 6, py + 6), 3)).toBe(false);
+      }
+    }
+  });
+});
+
 describe('parameters refused with 400 naming them', () => {
   it.each([
     ['threshold', '1.01'],
