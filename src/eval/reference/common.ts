@@ -63,25 +63,40 @@ export interface Candidate {
   readonly classId?: number;
 }
 
-function overlap(a: Candidate['box'], b: Candidate['box']): number {
-  const ix = Math.min(a[0] + a[2], b[0] + b[2]) - Math.max(a[0], b[0]);
-  const iy = Math.min(a[1] + a[3], b[1] + b[3]) - Math.max(a[1], b[1]);
-  if (ix <= 0 || iy <= 0) return 0;
-  const inter = ix * iy;
-  return inter / (a[2] * a[3] + b[2] * b[3] - inter);
-}
-
 /**
  * Greedy non-maximum suppression; boxes of different classes never suppress each other. Only the `preTopK`
  * best-scoring candidates enter (as OpenCV's FaceDetectorYN and most SSD post-processing do): at the low score
- * threshold an AP run needs, dense heads produce tens of thousands and the greedy loop is quadratic.
+ * threshold an AP run needs, dense heads produce tens of thousands. Typed arrays keep the quadratic loop cheap.
  */
 export function nms<T extends Candidate>(candidates: readonly T[], iouThreshold: number, maxKeep = 750, preTopK = 5000): T[] {
   const sorted = [...candidates].sort((a, b) => b.score - a.score).slice(0, preTopK);
+  const n = sorted.length;
+  const x1 = new Float64Array(n);
+  const y1 = new Float64Array(n);
+  const x2 = new Float64Array(n);
+  const y2 = new Float64Array(n);
+  const area = new Float64Array(n);
+  sorted.forEach((c, i) => {
+    x1[i] = c.box[0];
+    y1[i] = c.box[1];
+    x2[i] = c.box[0] + c.box[2];
+    y2[i] = c.box[1] + c.box[3];
+    area[i] = c.box[2] * c.box[3];
+  });
+  const suppressed = new Uint8Array(n);
   const kept: T[] = [];
-  for (const c of sorted) {
-    if (kept.length >= maxKeep) break;
-    if (kept.every((k) => k.classId !== c.classId || overlap(k.box, c.box) <= iouThreshold)) kept.push(c);
+  for (let i = 0; i < n && kept.length < maxKeep; i++) {
+    if (suppressed[i]) continue;
+    kept.push(sorted[i]);
+    for (let j = i + 1; j < n; j++) {
+      if (suppressed[j] || sorted[j].classId !== sorted[i].classId) continue;
+      const iw = Math.min(x2[i], x2[j]) - Math.max(x1[i], x1[j]);
+      if (iw <= 0) continue;
+      const ih = Math.min(y2[i], y2[j]) - Math.max(y1[i], y1[j]);
+      if (ih <= 0) continue;
+      const inter = iw * ih;
+      if (inter / (area[i] + area[j] - inter) > iouThreshold) suppressed[j] = 1;
+    }
   }
   return kept;
 }
