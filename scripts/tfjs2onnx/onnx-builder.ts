@@ -4,6 +4,7 @@
  * always gives the same bytes.
  */
 import onnxProto from 'onnx-proto';
+import { peephole } from './peephole.ts';
 
 const { onnx } = onnxProto;
 
@@ -112,9 +113,9 @@ export class OnnxGraphBuilder {
   }
 
   /** Drops initializers no node reads (constants folded away after they were emitted). */
-  private liveInitializers(outputs: readonly ValueInfo[]): Initializer[] {
+  private liveInitializers(nodes: readonly onnxProto.onnx.INodeProto[], outputs: readonly ValueInfo[]): Initializer[] {
     const read = new Set<string>(outputs.map((o) => o.name));
-    for (const n of this.nodes) for (const i of n.input ?? []) read.add(i);
+    for (const n of nodes) for (const i of n.input ?? []) read.add(i);
     return this.initializers.filter((t) => read.has(t.name));
   }
 
@@ -123,6 +124,7 @@ export class OnnxGraphBuilder {
       name: v.name,
       type: { tensorType: { elemType: DATA_TYPE[v.dtype], shape: { dim: v.shape.map((d) => ({ dimValue: d })) } } },
     });
+    const nodes = peephole({ nodes: this.nodes, initializers: this.initializers, outputs: outputs.map((o) => o.name), uniqueName: (h) => this.uniqueName(h) });
     const model: onnxProto.onnx.IModelProto = {
       irVersion: IR_VERSION,
       opsetImport: [{ domain: '', version: OPSET }],
@@ -131,8 +133,8 @@ export class OnnxGraphBuilder {
       docString,
       graph: {
         name: graphName,
-        node: this.nodes,
-        initializer: this.liveInitializers(outputs).map((t) => ({ name: t.name, dataType: DATA_TYPE[t.dtype], dims: [...t.dims], rawData: t.raw })),
+        node: nodes,
+        initializer: this.liveInitializers(nodes, outputs).map((t) => ({ name: t.name, dataType: DATA_TYPE[t.dtype], dims: [...t.dims], rawData: t.raw })),
         input: inputs.map(valueInfo),
         output: outputs.map(valueInfo),
       },

@@ -3,6 +3,7 @@
  * asymmetric; shapes with distinct dimensions make a wrong axis mapping (NHWC vs NCHW) fail instead of passing
  * by symmetry.
  */
+import onnxProto from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
 import { convertTfGraph } from '../../scripts/tfjs2onnx/convert.ts';
 import { A, TinyGraph } from './tiny-graph.ts';
@@ -186,6 +187,37 @@ describe('graphs exported NCHW (onnx-tf style) and BGR inputs', () => {
     const x = g.input('x', [1, 5, 4, 3]);
     g.op('c', 'Conv2D', [x, g.const('w', [1, 1, 3, 2])], conv([1, 1, 1, 1], 'VALID'));
     await expectParity(g, ['c'], { bgr: true });
+  });
+});
+
+function opCounts(bytes: Uint8Array): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const n of onnxProto.onnx.ModelProto.decode(bytes).graph!.node!) counts[n.opType!] = (counts[n.opType!] ?? 0) + 1;
+  return counts;
+}
+
+describe('peephole folds', () => {
+  function padConvAdd(): TinyGraph {
+    const g = new TinyGraph();
+    const x = g.input('x', [1, 6, 7, 3]);
+    const p = g.op('p', 'Pad', [x, g.ints('pads', [0, 0, 1, 2, 2, 1, 0, 0], [4, 2])]);
+    const c = g.op('c', 'Conv2D', [p, g.const('w', [3, 3, 3, 4])], conv([1, 2, 2, 1], 'VALID'));
+    g.op('biased', 'AddV2', [c, g.const('b', [4])]);
+    // A channel pad cannot become Conv padding; a conv read twice cannot take the Add as its bias.
+    const pc = g.op('pc', 'Pad', [x, g.ints('cpads', [0, 0, 0, 0, 0, 0, 1, 2], [4, 2])]);
+    const c2 = g.op('c2', 'Conv2D', [pc, g.const('w2', [1, 1, 6, 2])], conv([1, 1, 1, 1], 'VALID'));
+    g.op('twice', 'AddV2', [c2, g.const('b2', [2])]);
+    g.op('relu2', 'Relu', [c2]);
+    return g;
+  }
+
+  it('Pad (spatial, zero) folds into the Conv and a per-channel Add into its bias; other cases are kept', async () => {
+    const g = padConvAdd();
+    await expectParity(g, ['biased', 'twice', 'relu2']);
+    const counts = opCounts(convertTfGraph(g.graph(), { inputs: [{ name: 'x', shape: [1, 6, 7, 3] }], outputs: ['biased', 'twice', 'relu2'] }));
+    expect(counts.Pad).toBe(1); // the channel pad
+    expect(counts.Add).toBe(1); // the Add of the conv that is also read by Relu
+    expect(counts.Conv).toBe(2);
   });
 });
 
