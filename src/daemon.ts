@@ -139,7 +139,13 @@ export class Daemon {
     });
     const ffmpegMajor = probeFfmpegMajor(c.ffmpeg_path);
     const cameraConfigs = [...c.cameras];
-    if (c.demo) cameraConfigs.unshift({ ...DEMO_CAMERA, url: await this.demoVideo() });
+    if (c.demo) {
+      try {
+        cameraConfigs.unshift({ ...DEMO_CAMERA, url: await this.demoVideo() });
+      } catch (error) {
+        log.error('demo camera not started: its video could not be made', { error: (error as Error).message });
+      }
+    }
     for (const cameraConfig of cameraConfigs) {
       if (!cameraConfig.enabled) continue;
       try {

@@ -27,20 +27,25 @@ export async function renderSnapshot(result: AnalysisResult, mode: SnapshotMode,
 }
 
 export class SnapshotCache {
-  private key = '';
-  private value: Promise<Buffer> | undefined;
+  /** A few renders of the newest frames (different modes for different viewers), oldest evicted first. */
+  private readonly entries = new Map<string, Promise<Buffer>>();
+  private readonly capacity: number;
+
+  constructor(capacity = 4) {
+    this.capacity = capacity;
+  }
 
   /** The JPEG for this result and mode (computed once per frame, mode and colour). */
   get(result: AnalysisResult, mode: SnapshotMode, hex: string): Promise<Buffer> {
     const key = `${result.frame.seq}:${mode}:${hex}`;
-    if (key !== this.key || !this.value) {
-      this.key = key;
-      this.value = renderSnapshot(result, mode, hex);
+    let value = this.entries.get(key);
+    if (!value) {
+      value = renderSnapshot(result, mode, hex);
+      this.entries.set(key, value);
       // A failed render must not stick.
-      this.value.catch(() => {
-        if (this.key === key) this.value = undefined;
-      });
+      value.catch(() => this.entries.delete(key));
+      while (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
     }
-    return this.value;
+    return value;
   }
 }

@@ -59,7 +59,16 @@ describe.skipIf(!rtspServerAvailable() || !mosquittoAvailable())('raypack-edge s
     await Promise.all([rtsp.start(), broker.start()]);
     const stateDir = makeTempDir('raypack-state-');
     const config = join(stateDir, 'config.yaml');
-    writeFileSync(config, `demo: true\nstate_dir: ${stateDir}\nhttp: { host: 127.0.0.1 }\nrestart_backoff: { initial_seconds: 0.5, max_seconds: 2 }\n`);
+    writeFileSync(
+      config,
+      [
+        'demo: true',
+        `state_dir: ${stateDir}`,
+        'http: { host: 127.0.0.1 }',
+        'restart_backoff: { initial_seconds: 0.5, max_seconds: 2 }',
+        'mqtt: { heartbeat_seconds: 1, reconnect: { initial_seconds: 0.5, max_seconds: 1 }, offline_buffer: { max_messages: 5, max_bytes: 20000 } }',
+      ].join('\n'),
+    );
     const messages: Array<{ topic: string; payload: string }> = [];
     const sub = await mqtt.connectAsync(broker.url);
     sub.on('message', (topic, payload) => messages.push({ topic, payload: payload.toString() }));
@@ -84,9 +93,31 @@ describe.skipIf(!rtspServerAvailable() || !mosquittoAvailable())('raypack-edge s
     const snapshot = await fetch(`${http}/cameras/demo/snapshot.jpg`);
     expect(snapshot.status).toBe(200);
 
+    // The broker goes away: the daemon buffers within its bound, then reconnects when the broker is back.
+    const health = async (): Promise<{ mqtt: { connected: boolean; buffered: number; dropped: number } }> =>
+      (await (await fetch(`${http}/healthz`)).json()) as { mqtt: { connected: boolean; buffered: number; dropped: number } };
+    await sub.endAsync(true);
+    await broker.stop();
+    await waitFor(async () => !(await health()).mqtt.connected, 10_000, 'the daemon to notice the broker is gone');
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    const down = (await health()).mqtt;
+    expect(down.buffered).toBeLessThanOrEqual(5);
+    expect(down.dropped).toBeGreaterThan(0);
+    await broker.start();
+    messages.length = 0;
+    const sub2 = await mqtt.connectAsync(broker.url);
+    sub2.on('message', (topic, payload) => messages.push({ topic, payload: payload.toString() }));
+    await sub2.subscribeAsync('raypack/cli/#');
+    await waitFor(async () => (await health()).mqtt.connected, 15_000, 'the daemon to reconnect');
+    await waitFor(() => messages.find((m) => m.topic === 'raypack/cli/door/status'), 10_000, 'messages after the reconnect');
+    console.info(`start: broker down 4 s → buffered ${down.buffered} (bound 5), dropped ${down.dropped}; reconnected`);
+
     const pid = run.child.pid!;
-    const ffmpegs = childProcesses(pid, 'ffmpeg').live;
-    expect(ffmpegs.length).toBe(2);
+    // Both cameras' ffmpeg run (one may be between restarts for a moment on a loaded machine).
+    const ffmpegs = await waitFor(() => {
+      const live = childProcesses(pid, 'ffmpeg').live;
+      return live.length === 2 ? live : undefined;
+    }, 15_000, 'two ffmpeg children');
     const rss = rssMiB(pid);
     const status = (await (await fetch(`${http}/cameras`)).json()) as { cameras: Array<{ camera: string; fps: number; frames: unknown; analysisMs: number }> };
     console.info(
@@ -100,6 +131,6 @@ describe.skipIf(!rtspServerAvailable() || !mosquittoAvailable())('raypack-edge s
     for (const p of ffmpegs) expect(() => process.kill(p, 0)).toThrow();
     expect(childProcesses(pid, 'ffmpeg').live).toEqual([]);
     await waitFor(() => messages.some((m) => m.topic === 'raypack/cli/status' && m.payload === 'offline'), 5000, 'offline after SIGTERM');
-    await sub.endAsync(true);
+    await sub2.endAsync(true);
   }, 180_000);
 });
