@@ -7,6 +7,8 @@ export interface FfmpegInput {
   readonly fps: number;
   readonly width: number;
   readonly height: number;
+  /** `stretch` to width x height, or `pad`: keep the aspect ratio and fill with black bars. */
+  readonly fit?: 'stretch' | 'pad';
   /** Loop a file forever (-stream_loop -1). */
   readonly loop?: boolean;
   /** -re: read at native rate. Default: true for files, false for network inputs. */
@@ -56,7 +58,12 @@ export function buildFfmpegArgs(input: FfmpegInput): string[] {
   }
   args.push(...(input.inputArgs ?? []));
   args.push('-i', input.url, '-an', '-sn', '-dn');
-  args.push('-vf', `fps=${formatFps(input.fps)},scale=${input.width}:${input.height}:flags=bilinear`);
+  const { width: w, height: h } = input;
+  const scale =
+    input.fit === 'pad'
+      ? `scale=${w}:${h}:flags=bilinear:force_original_aspect_ratio=decrease,pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2`
+      : `scale=${w}:${h}:flags=bilinear`;
+  args.push('-vf', `fps=${formatFps(input.fps)},${scale}`);
   args.push('-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1');
   return args;
 }

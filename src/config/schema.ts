@@ -48,6 +48,13 @@ export const CAMERA_SCHEMA = {
     fps: { type: 'number', exclusiveMinimum: 0, maximum: 30, default: 5, description: 'Analysis frames per second: ffmpeg delivers this rate.' },
     width: { type: 'integer', minimum: 32, maximum: 3840, default: 640, description: 'Width of the analysed frame in pixels (ffmpeg scales to it).' },
     height: { type: 'integer', minimum: 32, maximum: 2160, default: 360, description: 'Height of the analysed frame in pixels.' },
+    fit: {
+      type: 'string',
+      enum: ['stretch', 'pad'],
+      default: 'stretch',
+      description:
+        'How the picture is brought to width x height: stretch (aspect may change) or pad (aspect kept, black bars; better for detection when the camera aspect differs).',
+    },
     tasks: {
       type: 'array',
       items: { type: 'string', enum: ['face', 'objects', 'food'] },

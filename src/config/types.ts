@@ -18,6 +18,7 @@ export interface CameraConfig {
   fps: number;
   width: number;
   height: number;
+  fit: 'stretch' | 'pad';
   tasks: Task[];
   thresholds: Partial<Record<Task, number>>;
   facemode: CameraFaceMode;

@@ -32,6 +32,13 @@ describe('buildFfmpegArgs', () => {
     expect(args.join(' ')).toContain('-rw_timeout 10000000 -hwaccel auto -i http://cam/mjpg');
   });
 
+  it('keeps the aspect ratio with black bars when asked', () => {
+    const args = buildFfmpegArgs({ url: 'rtsp://cam/s', fps: 2, width: 640, height: 360, fit: 'pad' });
+    expect(args[args.indexOf('-vf') + 1]).toBe(
+      'fps=2,scale=640:360:flags=bilinear:force_original_aspect_ratio=decrease,pad=640:360:(ow-iw)/2:(oh-ih)/2',
+    );
+  });
+
   it('classifies inputs and sizes frames', () => {
     expect(inputKind('RTSP://x/y')).toBe('rtsp');
     expect(inputKind('rtsps://x/y')).toBe('rtsp');
