@@ -16,6 +16,7 @@ import { analyseFrame, type AnalysedFrame } from './camera/analyse.ts';
 import { DEMO_HEIGHT, DEMO_WIDTH, ensureDemoVideo } from './camera/demo-video.ts';
 import { buildFfmpegArgs, parseFfmpegMajor } from './camera/ffmpeg-args.ts';
 import { CameraSource } from './camera/supervisor.ts';
+import { displayUrl, urlSecrets } from './camera/url.ts';
 import { cameraUrl } from './config/load.ts';
 import type { CameraConfig, Config, LoadedConfig } from './config/types.ts';
 import { loadDetector } from './detect/registry.ts';
@@ -273,7 +274,7 @@ export class Daemon {
     });
     this.cameras.set(cameraConfig.id, camera);
     camera.start();
-    cameraLog.info('camera started', { url: redactUrl(url), fps: cameraConfig.fps, size: `${cameraConfig.width}x${cameraConfig.height}`, tasks: cameraConfig.tasks });
+    cameraLog.info('camera started', { url: displayUrl(url), fps: cameraConfig.fps, size: `${cameraConfig.width}x${cameraConfig.height}`, tasks: cameraConfig.tasks });
   }
 
   private async analyse(id: string, frame: AnalysedFrame): Promise<void> {
@@ -304,16 +305,6 @@ export class Daemon {
       snapshots: e.httpUrl ? ids.map((id) => `${e.httpUrl}/cameras/${id}/snapshot.jpg`) : undefined,
       streams: e.httpUrl ? ids.map((id) => `${e.httpUrl}/cameras/${id}/stream.mjpeg`) : undefined,
     });
-  }
-}
-
-/** The password in a camera URL, to scrub from ffmpeg's stderr wherever ffmpeg prints it. */
-function urlSecrets(url: string): string[] {
-  try {
-    const parsed = new URL(url);
-    return [parsed.password, decodeURIComponent(parsed.password)].filter((s) => s.length > 0);
-  } catch {
-    return [];
   }
 }
 

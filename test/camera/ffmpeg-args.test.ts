@@ -3,6 +3,7 @@ import { buildFfmpegArgs, frameBytes, inputKind, parseFfmpegMajor } from '../../
 import { Backoff } from '../../src/camera/backoff.ts';
 import { FrameSplitter } from '../../src/camera/frame-splitter.ts';
 import { StderrRing } from '../../src/camera/stderr-ring.ts';
+import { displayUrl, urlSecrets } from '../../src/camera/url.ts';
 
 describe('buildFfmpegArgs', () => {
   it('builds an RTSP input over TCP with a socket timeout in microseconds and raw RGB output', () => {
@@ -102,5 +103,15 @@ describe('Backoff', () => {
     expect([0, 0, 0, 0, 0, 0, 0, 0].map(() => b.next(500))).toEqual([1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000]);
     expect(b.next(60_000)).toBe(1000);
     expect(b.next(10)).toBe(2000);
+  });
+});
+
+describe('camera URL secrets', () => {
+  it('finds the password and secret query values, and hides them for logs', () => {
+    expect(urlSecrets('rtsp://admin:s3cr%40t@10.0.0.2/live')).toEqual(['s3cr%40t', 's3cr@t']);
+    expect(urlSecrets('http://cam/snap.cgi?user=admin&pwd=hunter22&chn=1')).toEqual(['hunter22']);
+    expect(displayUrl('http://cam/snap.cgi?user=admin&pwd=hunter22&chn=1')).toBe('http://cam/snap.cgi?user=admin&pwd=***&chn=1');
+    expect(displayUrl('rtsp://admin:pw9@cam/live')).toBe('rtsp://***:***@cam/live');
+    expect(urlSecrets('/data/video.mp4')).toEqual([]);
   });
 });
