@@ -211,6 +211,24 @@ describe('image answers, checked by their pixels', () => {
   });
 });
 
+describe('privacy first', () => {
+  it('a strict threshold limits the faces reported, not the faces anonymised', async () => {
+    // A threshold between the best and the second-best face's score: only the best one is reported.
+    const scores = ((await face([['threshold', '0.5'], ['imagef', upload()], ['mode', 'json']])).json() as FaceJson).faces.map((f) => f.score);
+    const strict = ((scores[0] + scores[1]) / 2).toFixed(6);
+    const r = await face([['threshold', strict], ['imagef', upload()], ['facemode', 'jsonimage']]);
+    const body = r.json() as FaceJson;
+    expect(body.totalfaces).toBe(1);
+    const after = await facesIn(Buffer.from(body.image!, 'base64'), 0.3);
+    expect(expected.filter((e) => after.some((a) => iou(a, e) > 0.3))).toEqual([]);
+    // Outlines (facemode=default) show only what is reported.
+    const outlined = await decodeImage((await face([['threshold', strict], ['imagef', upload()]])).rawPayload);
+    const unreported = expected.filter((e) => !body.faces.some((f) => iou(e, [f.xpos, f.ypos, f.width, f.height]) > 0.9));
+    expect(unreported.length).toBeGreaterThan(0);
+    for (const [x, y, , h] of unreported) expect(near(pixel(outlined, Math.round(x) + 1, Math.round(y + h / 2)), [0, 255, 0], 60)).toBe(false);
+  });
+});
+
 describe('every mode x facemode combination', () => {
   const combos = ['json', 'jpg', 'image'].flatMap((mode) => ['default', 'pixel', 'fill', 'black', 'jsonimage'].map((facemode) => [mode, facemode]));
 

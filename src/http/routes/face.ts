@@ -42,13 +42,18 @@ export function registerFaceRoute(app: FastifyInstance, ctx: RouteContext): void
       const { faces, jpeg } = await ctx.queue.run(async () => {
         const image = await decodeImage(input.bytes, ctx.decode);
         const detector = await detectorFor(ctx, 'face');
-        const detections = (await detector.detect(image, { threshold: params.threshold })).filter((d) => d.score >= params.threshold);
-        const boxes: FaceBox[] = faceBoxes(detections, image.width, image.height);
-        const rects = boxes.map((b) => ({ x: b.xpos, y: b.ypos, width: b.width, height: b.height }));
-        const rendered = wantsImage
-          ? await renderFaces(image, rects, RENDER_BY_FACEMODE[params.facemode], { colour: params.colour })
-          : undefined;
-        return { faces: boxes, jpeg: rendered };
+        const render = RENDER_BY_FACEMODE[params.facemode];
+        // Privacy first: a strict `threshold` limits what is reported, never what is anonymised. Pixelated and
+        // filled pictures also hide faces the detector is only moderately sure of (its own default threshold).
+        const anonymising = wantsImage && (render === 'pixel' || render === 'fill');
+        const floor = anonymising ? Math.min(params.threshold, detector.defaultThreshold) : params.threshold;
+        const detections = (await detector.detect(image, { threshold: floor })).filter((d) => d.score >= floor);
+        const all = faceBoxes(detections, image.width, image.height);
+        const reported: FaceBox[] = all.filter((b) => b.score >= params.threshold);
+        const drawn = anonymising ? all : reported;
+        const rects = drawn.map((b) => ({ x: b.xpos, y: b.ypos, width: b.width, height: b.height }));
+        const rendered = wantsImage ? await renderFaces(image, rects, render, { colour: params.colour }) : undefined;
+        return { faces: reported, jpeg: rendered };
       });
       const seconds = (performance.now() - started) / 1000;
 
