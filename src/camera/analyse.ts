@@ -23,6 +23,8 @@ export interface AnalysisResult {
   readonly camera: string;
   readonly frame: AnalysedFrame;
   readonly faces: FaceBox[];
+  /** What snapshots anonymise: `faces` plus faces seen moments ago (see tracking/face-hold.ts). Default: faces. */
+  readonly privacyBoxes?: ReadonlyArray<{ x: number; y: number; width: number; height: number }>;
   readonly faceSeconds: number;
   readonly objects?: TagResult;
   readonly food?: TagResult;

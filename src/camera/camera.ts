@@ -10,6 +10,7 @@ import type { MqttPublisher } from '../mqtt/client.ts';
 import { encodePayload, type CameraStatusPayload, type Topics } from '../mqtt/topics.ts';
 import type { FrameScheduler, SchedulerStats } from '../pipeline/scheduler.ts';
 import { PublishGate } from '../tracking/change.ts';
+import { FaceHold } from '../tracking/face-hold.ts';
 import { containerMessage, faceMessage, type AnalysedFrame, type AnalysisResult } from './analyse.ts';
 import { SnapshotCache } from './snapshot.ts';
 import type { CameraSource, CameraState } from './supervisor.ts';
@@ -44,6 +45,8 @@ export class Camera {
   private readonly deps: CameraDeps;
   private readonly mask: MaskSpans | undefined;
   private readonly gates: Record<'face' | 'objects' | 'food', PublishGate>;
+  /** Faces stay anonymised for a moment after the detector last saw them (one missed frame must not reveal a face). */
+  private readonly hold: FaceHold;
   private latest: AnalysisResult | undefined;
   private readonly resultListeners = new Set<(result: AnalysisResult) => void>();
   private statusTimer: NodeJS.Timeout | undefined;
@@ -57,6 +60,7 @@ export class Camera {
     this.mask = polygons.length > 0 ? rasterisePolygons(polygons, width, height) : undefined;
     const gate = (): PublishGate => new PublishGate(deps.publish);
     this.gates = { face: gate(), objects: gate(), food: gate() };
+    this.hold = new FaceHold({ holdMs: Math.max(1000, 2500 / deps.config.fps) });
   }
 
   start(): void {
@@ -86,13 +90,14 @@ export class Camera {
   }
 
   /** Called by the scheduler's analyse step with the finished result. */
-  accept(result: AnalysisResult): void {
+  accept(analysed: AnalysisResult): void {
+    const now = analysed.frame.time;
+    const boxes = analysed.faces.map((f) => ({ x: f.xpos, y: f.ypos, width: f.width, height: f.height }));
+    const result: AnalysisResult = { ...analysed, privacyBoxes: this.hold.update(boxes, now) };
     this.latest = result;
-    const now = result.frame.time;
     const { publisher, topics, config } = this.deps;
     if (publisher) {
       if (config.tasks.includes('face')) {
-        const boxes = result.faces.map((f) => ({ x: f.xpos, y: f.ypos, width: f.width, height: f.height }));
         if (this.gates.face.offer({ kind: 'boxes', boxes }, now)) {
           publisher.publish(topics.result(this.id, 'face'), encodePayload('face', faceMessage(result)));
         }

@@ -23,7 +23,8 @@ export function toRects(faces: readonly FaceBox[]): Rect[] {
 export async function renderSnapshot(result: AnalysisResult, mode: SnapshotMode, hex: string, quality = 80): Promise<Buffer> {
   if (mode === 'raw') return encodeJpeg(result.frame, quality);
   const colour = parseHexColour(hex) ?? [0, 255, 0];
-  return renderFaces(result.frame, toRects(result.faces), mode === 'default' ? 'outline' : mode, { colour, quality });
+  if (mode === 'default') return renderFaces(result.frame, toRects(result.faces), 'outline', { colour, quality });
+  return renderFaces(result.frame, result.privacyBoxes ?? toRects(result.faces), mode, { colour, quality });
 }
 
 export class SnapshotCache {
