@@ -163,6 +163,8 @@ class OnnxDetector implements Detector {
   readonly modelId: string;
   readonly defaultThreshold: number;
   private readonly dims: readonly number[];
+  /** Input tensors not in use: reused across regions and calls (concurrent calls each take their own). */
+  private readonly freeInputs: Float32Array[] = [];
 
   constructor(
     readonly task: Task,
@@ -184,8 +186,13 @@ class OnnxDetector implements Detector {
     const outputs = this.manifest.outputs.length > 0 ? this.manifest.outputs : this.session.outputNames;
     let merged: Candidate[] = [];
     for (const region of regions) {
-      const { tensor, transform } = await preprocess(image, input, region);
-      const raw = await this.session.run(tensor, this.dims, outputs);
+      const { tensor, transform } = await preprocess(image, input, region, this.freeInputs.pop());
+      let raw;
+      try {
+        raw = await this.session.run(tensor, this.dims, outputs);
+      } finally {
+        if (this.freeInputs.length < 4) this.freeInputs.push(tensor);
+      }
       for (const c of this.decode(raw, this.manifest, threshold)) {
         if (this.task === 'food' && !FOOD_CLASS_IDS.has(c.classId)) continue;
         const mapped = toImageSpace(c, transform, image.width, image.height);
