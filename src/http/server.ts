@@ -81,8 +81,13 @@ export function buildServer(deps: ApiDeps): FastifyInstance {
     keepAliveTimeout: limits.keepAliveTimeoutMs ?? 5_000,
     trustProxy: deps.trustProxy ?? false,
     return503OnClosing: true,
+    http: {
+      headersTimeout: limits.headersTimeoutMs ?? 15_000,
+      // Node checks the headers/request timeouts on this interval (30 s by default): check often enough that a
+      // slow-headers client is dropped close to headersTimeout.
+      connectionsCheckingInterval: Math.min(5_000, limits.headersTimeoutMs ?? 15_000),
+    },
   });
-  app.server.headersTimeout = limits.headersTimeoutMs ?? 15_000;
 
   const keys = new ApiKeyStore([...(deps.apiKeys ?? []), ...apiKeysFromEnv(deps.env ?? process.env)]);
   if (keys.size === 0) log.warn('no API keys configured: every API request will be refused with 401');

@@ -207,6 +207,25 @@ describe('other clients and endpoints over the socket', () => {
     expect(Object.keys(doc.paths['/recog'].post.requestBody!.content['application/x-www-form-urlencoded'].schema.properties)).toContain('lang');
   });
 
+  it('drops a client that sends its headers too slowly (408 and close after headersTimeout)', async () => {
+    const slowServer = testServer({ limits: { headersTimeoutMs: 800, requestTimeoutMs: 2_000 } });
+    await slowServer.listen({ host: '127.0.0.1', port: 0 });
+    const socket = connect((slowServer.server.address() as AddressInfo).port, '127.0.0.1');
+    const started = Date.now();
+    let answer = '';
+    socket.on('data', (d) => {
+      answer += d.toString('latin1');
+    });
+    socket.write('POST /raypackfacev3 HTTP/1.1\r\nHost: x\r\n');
+    const timer = setInterval(() => socket.write('X-Drip: 1\r\n'), 200);
+    await new Promise((resolve) => socket.on('close', resolve));
+    clearInterval(timer);
+    const elapsed = Date.now() - started;
+    await slowServer.close();
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    expect(elapsed).toBeLessThan(3_000);
+  });
+
   it('sets request, headers and keep-alive timeouts on the server', () => {
     expect(app.server.requestTimeout).toBe(60_000);
     expect(app.server.headersTimeout).toBe(15_000);
