@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { RaypackError } from '../errors.ts';
 
 export const EVAL_USAGE = `usage: raypack-edge eval [--task face|objects|all] [--model ID[,ID...]] [--reference]
-                        [--option KEY=VALUE]... [--data DIR] [--limit N] [--json FILE] [--threads N]
+                        [--option KEY=VALUE]... [--data DIR] [--limit N] [--json FILE] [--threads N] [--markdown]
 
 Scores detectors on the labelled sets in the data directory (default ../shared/data next to the project, or
 $RAYPACK_DATA): faces on faces/wider-val-416 and faces/facemask-voc (AP50, faces under 10 px ignored), objects on
@@ -16,6 +16,7 @@ coco/val2017-a (mAP50). Prints a table, then the JSON (to stdout, or to --json F
   --option     detector option passed to loadDetector (repeatable), e.g. --option tiles=2
   --limit      only the first N images of each set (sorted by file name)
   --threads    ONNX Runtime intra-op threads for every model (default 2)
+  --markdown   print the table as Markdown
 `;
 
 export type TaskChoice = 'face' | 'objects' | 'all';
@@ -30,6 +31,7 @@ export interface EvalArgs {
   readonly limit?: number;
   readonly jsonFile?: string;
   readonly threads: number;
+  readonly markdown: boolean;
 }
 
 function positiveInt(name: string, value: string | undefined): number | undefined {
@@ -66,6 +68,7 @@ export function parseEvalArgs(argv: readonly string[]): EvalArgs {
         limit: { type: 'string' },
         json: { type: 'string' },
         threads: { type: 'string' },
+        markdown: { type: 'boolean' },
       },
     });
   } catch (error) {
@@ -85,5 +88,6 @@ export function parseEvalArgs(argv: readonly string[]): EvalArgs {
     limit: positiveInt('limit', v.limit),
     jsonFile: v.json,
     threads: positiveInt('threads', v.threads) ?? 2,
+    markdown: v.markdown ?? false,
   };
 }

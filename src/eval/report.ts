@@ -23,6 +23,13 @@ export function resultRow(r: EvalResult): string[] {
   ];
 }
 
+/** The same rows as a Markdown table (for docs/EVAL.md). */
+export function formatMarkdownTable(results: readonly EvalResult[]): string {
+  const lines = [`| ${HEADERS.join(' | ')} |`, `|${HEADERS.map((_, c) => (c < 2 ? '---' : '---:')).join('|')}|`];
+  for (const r of results) lines.push(`| ${resultRow(r).join(' | ')} |`);
+  return lines.join('\n') + '\n';
+}
+
 export function formatTable(results: readonly EvalResult[]): string {
   const rows = [[...HEADERS], ...results.map(resultRow)];
   const widths = HEADERS.map((_, c) => Math.max(...rows.map((row) => row[c].length)));
