@@ -75,7 +75,8 @@ export function sendError(
   error: RaypackError,
   drainLimitBytes = DEFAULT_DRAIN_LIMIT_BYTES,
 ): FastifyReply {
-  const retryAfter = error.details?.retryAfterSeconds;
+  // Every 503 says when to come back; a model that failed to load is not retried by clients every second.
+  const retryAfter = error.details?.retryAfterSeconds ?? (error.status === 503 ? 30 : undefined);
   if (typeof retryAfter === 'number') reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfter))));
   const raw = request.raw;
   if (!raw.complete) {

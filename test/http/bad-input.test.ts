@@ -5,6 +5,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadDetector } from '../../src/detect/registry.ts';
 import { InferenceQueue } from '../../src/pipeline/inference-queue.ts';
 import { KEY, SVG, closeDetectors, logLines, multipart, pngBomb, postForm, sample, testServer, type Part } from './helpers.ts';
 
@@ -210,6 +211,17 @@ describe('a full inference queue', () => {
     const after = await postForm(busy, '/raypackfacev3', [['apikey', KEY], ['mode', 'json'], ['imagef', { filename: 'a.jpg', data: photo }]]);
     expect(after.statusCode).toBe(200);
     await busy.close();
+  });
+});
+
+describe('a model that cannot be loaded', () => {
+  it('answers 503 model_unavailable with Retry-After, not a 500', async () => {
+    const broken = testServer({ detectors: (task) => loadDetector(task, { model: 'no-such-model' }) });
+    const r = await postForm(broken, '/recog', [['apikey', KEY], ['model', '1'], ['file', { filename: 'a.jpg', data: photo }]]);
+    await broken.close();
+    expect(r.statusCode).toBe(503);
+    expect(r.json().error.code).toBe('model_unavailable');
+    expect(Number(r.headers['retry-after'])).toBeGreaterThan(0);
   });
 });
 
