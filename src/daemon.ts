@@ -191,15 +191,15 @@ export class Daemon {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    const t0 = Date.now();
     log.info('stopping');
-    await this.http?.close();
-    await Promise.all([...this.cameras.values()].map((camera) => camera.stop()));
-    await this.publisher?.stop();
-    await this.broker?.stop();
-    for (const promise of this.detectorPromises.values()) {
-      await promise.then((d) => d.close()).catch(() => undefined);
-    }
-    log.info('stopped');
+    // Each step is bounded, so one stuck part cannot keep the others (ffmpeg above all) from stopping.
+    await step('http', () => this.http?.close(), 5000);
+    await step('cameras', () => Promise.all([...this.cameras.values()].map((camera) => camera.stop())), 10_000);
+    await step('mqtt', () => this.publisher?.stop(), 5000);
+    await step('broker', () => this.broker?.stop(), 3000);
+    await step('detectors', () => Promise.all([...this.detectorPromises.values()].map((p) => p.then((d) => d.close()))), 5000);
+    log.info('stopped', { ms: Date.now() - t0 });
   }
 
   health(): HealthReport {
@@ -305,6 +305,22 @@ export class Daemon {
       snapshots: e.httpUrl ? ids.map((id) => `${e.httpUrl}/cameras/${id}/snapshot.jpg`) : undefined,
       streams: e.httpUrl ? ids.map((id) => `${e.httpUrl}/cameras/${id}/stream.mjpeg`) : undefined,
     });
+  }
+}
+
+/** Run one shutdown step, logging failures and giving up after `ms`. */
+async function step(name: string, run: () => unknown, ms: number): Promise<void> {
+  const started = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)));
+  try {
+    const outcome = await Promise.race([Promise.resolve(run()), timeout]);
+    if (outcome === 'timeout') log.warn('shutdown step timed out', { step: name, ms });
+    else log.debug('shutdown step done', { step: name, ms: Date.now() - started });
+  } catch (error) {
+    log.warn('shutdown step failed', { step: name, error: error instanceof Error ? error.message : String(error) });
+  } finally {
+    clearTimeout(timer);
   }
 }
 

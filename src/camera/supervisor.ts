@@ -242,9 +242,9 @@ export class CameraSource {
     for (const listener of this.stateListeners) listener(next);
   }
 
-  /** Frames per second over the last 5 seconds of arrivals (0 when none arrived lately). */
+  /** Frames per second over the last 10 seconds of arrivals (0 when none arrived lately); smooths bursts after CPU starvation. */
   private measuredFps(now: number): number {
-    const window = this.recent.filter((t) => now - t <= 5000);
+    const window = this.recent.filter((t) => now - t <= 10_000);
     if (window.length < 2) return 0;
     const span = (window[window.length - 1] - window[0]) / 1000;
     return span > 0 ? Math.round(((window.length - 1) / span) * 100) / 100 : 0;

@@ -63,5 +63,7 @@ export async function startCommand(argv: string[]): Promise<number> {
       }
     }, 200);
   });
+  // Everything we own is stopped; a library handle left open must not keep a stopped daemon alive.
+  setTimeout(() => process.exit(process.exitCode ?? 0), 3000).unref();
   return 0;
 }

@@ -139,7 +139,13 @@ export class MqttPublisher {
         });
       });
     }
-    await new Promise<void>((resolve) => client.end(!this.connected, {}, () => resolve()));
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 2000);
+      client.end(!this.connected, {}, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
     this.connected = false;
   }
 

@@ -126,8 +126,11 @@ describe.skipIf(!rtspServerAvailable() || !mosquittoAvailable())('raypack-edge s
     );
 
     run.child.kill('SIGTERM');
-    const code = await Promise.race([run.exited, new Promise((resolve) => setTimeout(() => resolve('timeout'), 15_000))]);
+    const sigtermAt = Date.now();
+    const code = await Promise.race([run.exited, new Promise((resolve) => setTimeout(() => resolve('timeout'), 30_000))]);
+    if (code !== 0) console.error(run.lines.slice(-30).join('\n'));
     expect(code).toBe(0);
+    console.info(`start: exited ${Date.now() - sigtermAt} ms after SIGTERM`);
     for (const p of ffmpegs) expect(() => process.kill(p, 0)).toThrow();
     expect(childProcesses(pid, 'ffmpeg').live).toEqual([]);
     await waitFor(() => messages.some((m) => m.topic === 'raypack/cli/status' && m.payload === 'offline'), 5000, 'offline after SIGTERM');
