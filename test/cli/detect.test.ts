@@ -96,7 +96,7 @@ describe('raypack-edge detect', () => {
       expect(w).toBeGreaterThan(100);
       expect(w).toBeLessThan(400);
     }
-  });
+  }, 180_000);
 
   it('recurses directories in sorted order, reports each bad file on its own line and exits 1', async () => {
     const missing = join(dir, 'no-such-file.jpg');
@@ -119,14 +119,14 @@ describe('raypack-edge detect', () => {
     expect(parsed.slice(1, 5).map((p) => p.error?.code)).toEqual(['undecodable_image', 'unsupported_media_type', 'undecodable_image', 'payload_too_large']);
     expect(parsed[6].error?.code).toBe('not_found');
     expect(parsed[4].error?.message).toContain('30000x30000');
-  });
+  }, 180_000);
 
   it('prints a readable table with --format table', async () => {
     const r = await run(['detect', '--format', 'table', '--threshold', '0.6', join(SAMPLES, 'sample1.jpg')]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/sample1\.jpg \(1920x1280\): \d+ detections?\n/);
     expect(r.stdout).toMatch(/ {2}face +0\.\d{4} {2}x=\d+ y=\d+ w=\d+ h=\d+\n/);
-  });
+  }, 180_000);
 
   it('finds people with --task objects and nothing for --task food on a portrait photo', async () => {
     const r = await run(['detect', '--task', 'objects', join(SAMPLES, 'sample1.jpg')]);
@@ -137,7 +137,7 @@ describe('raypack-edge detect', () => {
     expect(food.code).toBe(0);
     const foodResult = JSON.parse(food.stdout) as { detections: { label: string }[] };
     expect(foodResult.detections.every((d) => ['banana', 'apple', 'sandwich', 'orange', 'broccoli', 'carrot', 'hot dog', 'pizza', 'donut', 'cake'].includes(d.label))).toBe(true);
-  });
+  }, 180_000);
 
   it('rejects bad usage with exit 2 and unknown models with exit 1', async () => {
     const noFiles = await run(['detect']);
@@ -151,5 +151,5 @@ describe('raypack-edge detect', () => {
     expect(badModel.code).toBe(1);
     expect(badModel.stderr).toContain("no model 'no-such-model'");
     expect(badModel.stdout).toBe('');
-  });
+  }, 180_000);
 });
