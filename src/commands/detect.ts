@@ -75,8 +75,8 @@ export function formatTable(result: ImageResult | ImageError): string {
 }
 
 /** Files named directly are kept (even without an image extension: the bytes decide); directories are recursed. */
-async function expand(paths: readonly string[]): Promise<string[]> {
-  const files: string[] = [];
+async function expand(paths: readonly string[]): Promise<(string | ImageError)[]> {
+  const files: (string | ImageError)[] = [];
   for (const path of paths) {
     const info = await stat(path).catch(() => undefined);
     if (info?.isDirectory()) files.push(...(await walk(path)));
@@ -85,9 +85,16 @@ async function expand(paths: readonly string[]): Promise<string[]> {
   return files;
 }
 
-async function walk(dir: string): Promise<string[]> {
-  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const out: string[] = [];
+/** Image files under `dir`, sorted; a directory that cannot be listed becomes an error entry of its own. */
+async function walk(dir: string): Promise<(string | ImageError)[]> {
+  let entries;
+  try {
+    entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unknown';
+    return [{ file: dir, error: { code: 'bad_parameter', message: `cannot list the directory (${code})` } }];
+  }
+  const out: (string | ImageError)[] = [];
   for (const entry of entries) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) out.push(...(await walk(path)));
@@ -164,8 +171,8 @@ export async function detectCommand(argv: string[]): Promise<number> {
   const format = values.format === 'table' ? formatTable : (r: ImageResult | ImageError) => formatJsonl(r) + '\n';
   let failed = 0;
   try {
-    for (const file of await expand(positionals)) {
-      const result = await detectFile(detector, file, threshold);
+    for (const item of await expand(positionals)) {
+      const result = typeof item === 'string' ? await detectFile(detector, item, threshold) : item;
       if ('error' in result) failed++;
       process.stdout.write(format(result));
     }
