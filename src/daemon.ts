@@ -254,6 +254,7 @@ export class Daemon {
       width: cameraConfig.width,
       height: cameraConfig.height,
       stallTimeoutMs: stallSeconds * 1000,
+      connectTimeoutMs: Math.max(stallSeconds, cameraConfig.connect_timeout_seconds ?? c.connect_timeout_seconds) * 1000,
       backoff: { initialMs: c.restart_backoff.initial_seconds * 1000, maxMs: c.restart_backoff.max_seconds * 1000 },
       log: cameraLog,
       secrets: urlSecrets(url),

@@ -52,6 +52,8 @@ export interface CameraSourceOptions {
   readonly width: number;
   readonly height: number;
   readonly stallTimeoutMs: number;
+  /** Watchdog before the first frame of a run (probing a stream on a busy device takes a while). Default: stallTimeoutMs. */
+  readonly connectTimeoutMs?: number;
   readonly backoff: BackoffPolicy;
   readonly log: Logger;
   /** Strings to blank out of stderr (passwords from the camera URL). */
@@ -182,7 +184,9 @@ export class CameraSource {
     const how = spawnError
       ? `could not start ${this.options.ffmpegPath}: ${(spawnError as NodeJS.ErrnoException).code ?? spawnError.message}`
       : this.stalledThisRun
-        ? `no frame for ${this.options.stallTimeoutMs} ms, killed`
+        ? this.firstFrameAt === undefined
+          ? `no first frame within ${this.connectTimeoutMs} ms, killed`
+          : `no frame for ${this.options.stallTimeoutMs} ms, killed`
         : signal
           ? `ffmpeg killed by ${signal}`
           : `ffmpeg exited with code ${code}`;
@@ -217,8 +221,13 @@ export class CameraSource {
     for (const listener of this.frameListeners) listener(frame);
   }
 
+  private get connectTimeoutMs(): number {
+    return this.options.connectTimeoutMs ?? this.options.stallTimeoutMs;
+  }
+
   private armWatchdog(): void {
     this.clearTimer('watchdog');
+    const timeoutMs = this.firstFrameAt === undefined ? this.connectTimeoutMs : this.options.stallTimeoutMs;
     this.watchdog = this.clock.setTimeout(() => {
       this.watchdog = undefined;
       const child = this.child;
@@ -226,9 +235,9 @@ export class CameraSource {
       this.stalls += 1;
       this.stalledThisRun = true;
       this.setState('stalled');
-      this.options.log.warn('no frame within the stall timeout; killing ffmpeg', { stallTimeoutMs: this.options.stallTimeoutMs, pid: child.pid });
+      this.options.log.warn('no frame within the timeout; killing ffmpeg', { timeoutMs, connecting: this.firstFrameAt === undefined, pid: child.pid });
       child.kill('SIGKILL');
-    }, this.options.stallTimeoutMs);
+    }, timeoutMs);
   }
 
   private clearTimer(which: 'watchdog' | 'restartTimer'): void {

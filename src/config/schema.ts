@@ -101,6 +101,11 @@ export const CAMERA_SCHEMA = {
       exclusiveMinimum: 0,
       description: 'Restart ffmpeg when no frame arrived for this long. Default: the global stall_timeout_seconds.',
     },
+    connect_timeout_seconds: {
+      type: 'number',
+      exclusiveMinimum: 0,
+      description: 'Watchdog before the first frame of a run. Default: the global connect_timeout_seconds.',
+    },
     input_args: {
       type: 'array',
       items: { type: 'string' },
@@ -133,6 +138,13 @@ export const CONFIG_SCHEMA = {
       exclusiveMinimum: 0,
       default: 20,
       description: 'Watchdog: kill and restart ffmpeg when a camera delivered no frame for this long.',
+    },
+    connect_timeout_seconds: {
+      type: 'number',
+      exclusiveMinimum: 0,
+      default: 30,
+      description:
+        'Watchdog before the first frame after (re)starting ffmpeg: opening and probing a stream can take longer than a stall on a busy device. Never shorter than the stall timeout.',
     },
     restart_backoff: {
       type: 'object',

@@ -29,6 +29,7 @@ export interface CameraConfig {
   realtime?: boolean;
   rtsp_transport: 'tcp' | 'udp';
   stall_timeout_seconds?: number;
+  connect_timeout_seconds?: number;
   input_args: string[];
 }
 
@@ -70,6 +71,7 @@ export interface Config {
   log_level: 'debug' | 'info' | 'warn' | 'error';
   demo: boolean;
   stall_timeout_seconds: number;
+  connect_timeout_seconds: number;
   restart_backoff: { initial_seconds: number; max_seconds: number };
   ffmpeg_path: string;
   mqtt: MqttConfig;

@@ -41,7 +41,7 @@ describe('raypack-edge start: bad configuration', () => {
     const badArg = runCli(['--camera', 'nourl']);
     expect(await badArg.exited).toBe(2);
     expect(badArg.lines.join('\n')).toContain('--camera expects <id>=<url>');
-  }, 30_000);
+  }, 60_000);
 });
 
 describe.skipIf(!rtspServerAvailable() || !mosquittoAvailable())('raypack-edge start: demo + RTSP camera on Mosquitto, then SIGTERM', () => {
