@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSession, defaultThreads } from '../../src/detect/onnx-session.ts';
 import { RaypackError } from '../../src/errors.ts';
+import { onnxPath } from '../../src/detect/manifest.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'raypack-onnx-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -37,6 +38,22 @@ describe('createSession', () => {
     expect(error.code).toBe('model_unavailable');
     expect(error.message).toContain(corrupt);
     expect(error.message).toContain('npm run models');
+  });
+
+  it('runs a real model, and falls back to the CPU when a requested GPU provider is not there', async () => {
+    const session = await createSession(onnxPath('blazeface-front'), { executionProviders: ['cuda'], threads: 1 });
+    try {
+      expect(session.executionProviders).toEqual(['cpu']);
+      expect(session.inputName).toBe('input');
+      const outputs = await session.run(new Float32Array(3 * 128 * 128), [1, 3, 128, 128], ['scores_s8', 'regressors_s16']);
+      expect(outputs.map((o) => o.dims)).toEqual([
+        [1, 512, 1],
+        [1, 384, 16],
+      ]);
+      expect(outputs[0].data).toBeInstanceOf(Float32Array);
+    } finally {
+      await session.close();
+    }
   });
 
   it('defaults to all cores', () => {
