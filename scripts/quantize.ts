@@ -3,21 +3,21 @@
  *
  *   npx tsx scripts/quantize.ts                      every model with a manifest and a built .onnx
  *   npx tsx scripts/quantize.ts blazeface-front      only these model ids
- *   options: --images N (shared photos added to the 6 face-api samples, default 24), --percentile P (default
- *   99.9; 100 = min/max), --per-tensor (int8 weights per tensor instead of per output channel), --int8-head
+ *   options: --images N (shared photos added to the 6 face-api samples, default 24), --percentile P (default:
+ *   try min/max, 99.99 and 99.9 and keep the closest to the float outputs on held-out photos; 100 = min/max), --per-tensor (int8 weights per tensor instead of per output channel), --int8-head
  *   (quantize the detection heads too; by default the nodes writing the graph outputs stay float)
  *   npx tsx scripts/quantize.ts --onnx in.onnx --out out.onnx --spec '{"name":"input","width":320,...}'
  *
  * Writes models/build/<id>.int8.onnx next to <id>.onnx and prints, per model, how far the int8 outputs are from
- * the float ones on a photo that was not used for calibration.
+ * the float ones on photos that were not used for calibration.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { BUILD_DIR, listManifests } from '../src/detect/manifest.ts';
-import { calibrate } from './quantize/calibrate.ts';
+import { calibrateMethods } from './quantize/calibrate.ts';
 import { sampleImages, sharedImages, toInputTensor, calibrationFeeds, type InputSpec } from './quantize/calibration-images.ts';
 import { loadModel, saveModel } from './quantize/onnx-model.ts';
 import { applyQdq, planQuantization } from './quantize/qdq.ts';
@@ -28,14 +28,17 @@ export interface QuantizeResult {
   readonly input: string;
   readonly output: string;
   readonly calibrationImages: number;
+  readonly heldOutImages: number;
   readonly activations: number;
   readonly weights: number;
   readonly perChannel: boolean;
   readonly opset: number;
   readonly bytesBefore: number;
   readonly bytesAfter: number;
-  /** Largest relative difference between float and int8 outputs on a held-out photo, per output. */
-  readonly outputDrift: Record<string, number>;
+  /** Calibration method kept: the percentile at each end (100 = min/max). */
+  readonly percentile: number;
+  /** RMS error of the outputs relative to the float model's, on held-out photos, for every method tried. */
+  readonly outputError: Record<string, number>;
 }
 
 export async function quantizeFile(
@@ -47,46 +50,74 @@ export async function quantizeFile(
   const model = loadModel(input);
   const plan = planQuantization(model, { perChannel: options.perChannel, floatHead: options.floatHead });
   const samples = sampleImages();
-  // sample6 is held out of calibration and used to measure the drift of the outputs.
-  const heldOut = samples[samples.length - 1];
-  const files = [...samples.slice(0, -1), ...sharedImages(ROOT, options.images ?? 24)];
-  const ranges = await calibrate(model, plan.activations, calibrationFeeds(files, spec), { percentile: options.percentile });
-  const summary = applyQdq(model, plan, ranges);
-  saveModel(model, output);
-  const outputDrift = await compareOutputs(input, output, heldOut, spec);
+  // sample6 and three shared photos are held out of calibration to choose the method and report the error.
+  const pool = sharedImages(ROOT, (options.images ?? 24) + 3);
+  const step = Math.max(1, Math.floor(pool.length / 3));
+  const heldShared = pool.filter((_, i) => i % step === 1).slice(0, 3);
+  const heldOut = [samples[samples.length - 1], ...heldShared];
+  const files = [...samples.slice(0, -1), ...pool.filter((f) => !heldShared.includes(f))];
+  const methods = options.percentile !== undefined ? [options.percentile] : [100, 99.99, 99.9];
+  const byMethod = await calibrateMethods(model, plan.activations, calibrationFeeds(files, spec), methods);
+  const outputError: Record<string, number> = {};
+  let best: { percentile: number; error: number; path: string; summary: ReturnType<typeof applyQdq> } | undefined;
+  for (const [percentile, ranges] of byMethod) {
+    const candidate = loadModel(input);
+    const summary = applyQdq(candidate, plan, ranges);
+    const path = `${output}.p${percentile}.tmp`;
+    saveModel(candidate, path);
+    const error = await relativeOutputError(input, path, heldOut, spec);
+    outputError[percentile >= 100 ? 'minmax' : `p${percentile}`] = error;
+    if (!best || error < best.error) {
+      if (best) rmSync(best.path, { force: true });
+      best = { percentile, error, path, summary };
+    } else {
+      rmSync(path, { force: true });
+    }
+  }
+  if (!best) throw new Error('no calibration method ran');
+  renameSync(best.path, output);
   return {
     input,
     output,
     calibrationImages: files.length,
-    activations: summary.quantizedActivations,
-    weights: summary.quantizedWeights,
-    perChannel: summary.perChannel,
-    opset: summary.opset,
+    heldOutImages: heldOut.length,
+    activations: best.summary.quantizedActivations,
+    weights: best.summary.quantizedWeights,
+    perChannel: best.summary.perChannel,
+    opset: best.summary.opset,
     bytesBefore: statSync(input).size,
     bytesAfter: statSync(output).size,
-    outputDrift,
+    percentile: best.percentile,
+    outputError,
   };
 }
 
-/** max|int8 - fp32| / max|fp32| for each output on one photo: a quick guard against a broken rewrite. */
-async function compareOutputs(floatPath: string, int8Path: string, image: string, spec: InputSpec): Promise<Record<string, number>> {
-  const feed = { [spec.name]: await toInputTensor(image, spec) };
+/**
+ * sqrt(sum (int8 - fp32)^2 / sum fp32^2) for each output on each photo, averaged: how far the quantized model's
+ * raw outputs are from the float ones, on photos calibration did not see.
+ */
+async function relativeOutputError(floatPath: string, int8Path: string, images: readonly string[], spec: InputSpec): Promise<number> {
   const [a, b] = await Promise.all([ort.InferenceSession.create(floatPath), ort.InferenceSession.create(int8Path)]);
   try {
-    const [outA, outB] = [await a.run(feed), await b.run(feed)];
-    const drift: Record<string, number> = {};
-    for (const name of a.outputNames) {
-      const x = outA[name].data as Float32Array;
-      const y = outB[name].data as Float32Array;
-      let maxAbs = 0;
-      let maxDiff = 0;
-      for (let i = 0; i < x.length; i++) {
-        maxAbs = Math.max(maxAbs, Math.abs(x[i]));
-        maxDiff = Math.max(maxDiff, Math.abs(x[i] - y[i]));
+    let total = 0;
+    let count = 0;
+    for (const image of images) {
+      const feed = { [spec.name]: await toInputTensor(image, spec) };
+      const [outA, outB] = [await a.run(feed), await b.run(feed)];
+      for (const name of a.outputNames) {
+        const x = outA[name].data as Float32Array;
+        const y = outB[name].data as Float32Array;
+        let diff = 0;
+        let norm = 0;
+        for (let i = 0; i < x.length; i++) {
+          diff += (x[i] - y[i]) ** 2;
+          norm += x[i] ** 2;
+        }
+        total += Math.sqrt(diff / (norm || 1));
+        count += 1;
       }
-      drift[name] = maxAbs > 0 ? maxDiff / maxAbs : maxDiff;
     }
-    return drift;
+    return count > 0 ? total / count : Number.NaN;
   } finally {
     await Promise.all([a.release(), b.release()]);
   }
@@ -120,9 +151,8 @@ async function main(argv: string[]): Promise<number> {
   });
   const options = {
     images: values.images === undefined ? undefined : Number(values.images),
-    // 99.9 lost the least AP50 on WIDER FACE of min/max, 99.99, 99.9 and 99.999 for ssd-mobilenetv1-face
-    // (docs/BENCHMARKS.md); `--percentile 100` is plain min/max.
-    percentile: Number(values.percentile ?? 99.9),
+    // Default: try min/max, 99.99 and 99.9 and keep the one whose outputs stay closest to the float model's.
+    percentile: values.percentile === undefined ? undefined : Number(values.percentile),
     perChannel: !values['per-tensor'],
     floatHead: !values['int8-head'],
   };

@@ -65,21 +65,24 @@ export function quantizeBias(bias: Float32Array, inputScale: number, weightScale
  * outliers). Percentiles are computed on a strided subsample of at most `maxSamples` values.
  */
 export function tensorRange(values: Float32Array, percentile?: number, maxSamples = 1 << 16): [number, number] {
-  if (values.length === 0) return [0, 0];
+  // Non-finite values are padding sentinels (TF's PadV2 with -inf before a MaxPool), not part of the signal:
+  // a range that included them would give an infinite scale. Clamping them to the range is what MaxPool needs.
   if (percentile === undefined || percentile >= 100) {
     let min = Infinity;
     let max = -Infinity;
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
+      if (!Number.isFinite(v)) continue;
       if (v < min) min = v;
       if (v > max) max = v;
     }
-    return [min, max];
+    return min <= max ? [min, max] : [0, 0];
   }
   const stride = Math.max(1, Math.floor(values.length / maxSamples));
-  const sample = new Float32Array(Math.ceil(values.length / stride));
-  for (let i = 0, j = 0; i < values.length; i += stride, j++) sample[j] = values[i];
-  sample.sort();
+  const picked: number[] = [];
+  for (let i = 0; i < values.length; i += stride) if (Number.isFinite(values[i])) picked.push(values[i]);
+  if (picked.length === 0) return [0, 0];
+  const sample = Float32Array.from(picked).sort();
   const tail = (1 - percentile / 100) * (sample.length - 1);
   return [sample[Math.floor(tail)], sample[Math.ceil(sample.length - 1 - tail)]];
 }

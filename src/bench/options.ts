@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { RaypackError } from '../errors.ts';
 
-export type Part = 'face' | 'objects' | 'pipeline';
+export type Part = 'face' | 'objects' | 'pipeline' | 'tuning';
 
 export interface BenchOptions {
   readonly parts: readonly Part[];
@@ -26,7 +26,8 @@ export interface BenchOptions {
 }
 
 export const BENCH_USAGE = `usage: raypack-edge bench [options]
-  --only face|objects|pipeline   run one part (repeat or comma-separate for several; default all)
+  --only face|objects|pipeline|tuning   run some parts (repeat or comma-separate; default face,objects,pipeline;
+                                 tuning: ONNX Runtime session settings compared)
   --quick                        smoke run: 1 photo per set, 1 iteration, 1 camera for 3 s
   --iterations N                 rounds over the photos (default 5)
   --warmup N                     untimed runs per contender first (default 3)
@@ -76,7 +77,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   const v = parsed.values;
   const parts = (v.only ?? ['face,objects,pipeline']).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
   for (const part of parts) {
-    if (part !== 'face' && part !== 'objects' && part !== 'pipeline') throw new RaypackError('bad_parameter', `--only takes face, objects or pipeline, not '${part}'`);
+    if (!['face', 'objects', 'pipeline', 'tuning'].includes(part)) throw new RaypackError('bad_parameter', `--only takes face, objects, pipeline or tuning, not '${part}'`);
   }
   const quick = v.quick === true;
   const size = /^(\d+)x(\d+)$/.exec(v.size ?? (quick ? '320x240' : '1280x720'));

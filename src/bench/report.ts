@@ -1,6 +1,7 @@
 /** Text tables for `raypack-edge bench`: pure functions from results to lines. */
 import type { SetResult } from './latency.ts';
 import type { PipelineResult } from './pipeline.ts';
+import type { TuningResult } from './ort-tuning.ts';
 
 const ms = (v: number): string => (Number.isFinite(v) ? v.toFixed(1) : '-');
 const ratio = (v: number): string => (Number.isFinite(v) ? `${v.toFixed(2)}x` : '-');
@@ -45,4 +46,15 @@ export function pipelineLines(p: PipelineResult): string[] {
     `  detect median ${ms(p.detect.median)} ms, p95 ${ms(p.detect.p95)} ms; frame age at result median ${ms(p.frameAge.median)} ms, p95 ${ms(p.frameAge.p95)} ms`,
     `  CPU share of the machine: ${p.cpuSharePercent.total.toFixed(0)}% (node ${p.cpuSharePercent.node.toFixed(0)}%, ffmpeg ${p.cpuSharePercent.ffmpeg.toFixed(0)}%); RSS max ${p.rssMiB.max.toFixed(0)} MiB, end ${p.rssMiB.end.toFixed(0)} MiB`,
   ];
+}
+
+export function tuningLines(results: readonly TuningResult[]): string[] {
+  const lines: string[] = ['', 'ONNX Runtime settings (session.run only, one preprocessed 1920 px photo):'];
+  lines.push(
+    ...table(
+      ['model', 'setting', 'run median', 'p95', 'session create'],
+      results.map((r) => [r.model, r.setting, ms(r.run.median), ms(r.run.p95), ms(r.createMs)]),
+    ),
+  );
+  return lines;
 }

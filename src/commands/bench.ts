@@ -10,14 +10,15 @@ import { logger } from '../log.ts';
 import { listManifests } from '../detect/manifest.ts';
 import { DEFAULT_MODELS, loadDetector } from '../detect/registry.ts';
 import type { Task } from '../detect/types.ts';
-import { benchImageSets } from '../bench/images.ts';
+import { benchImageSets, faceApiSamples } from '../bench/images.ts';
 import { measureLatency, ourContender, peerContender, type Contender, type SetResult } from '../bench/latency.ts';
 import { machineInfo, machineLine } from '../bench/machine.ts';
 import { BENCH_USAGE, parseBenchArgs, type BenchOptions } from '../bench/options.ts';
 import { PeerClient } from '../bench/peers/client.ts';
 import { PEERS, type PeerId } from '../bench/peers/protocol.ts';
 import { runPipeline, type PipelineResult } from '../bench/pipeline.ts';
-import { latencyTable, pipelineLines } from '../bench/report.ts';
+import { latencyTable, pipelineLines, tuningLines } from '../bench/report.ts';
+import { measureTuning, type TuningResult } from '../bench/ort-tuning.ts';
 import { hasVariant, loadVariantDetector, type Variant } from '../bench/variant-detector.ts';
 
 const log = logger('bench');
@@ -77,6 +78,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const peers = wantsLatency && options.peers ? PeerClient.start() : undefined;
   const latency: SetResult[] = [];
   let pipeline: PipelineResult | undefined;
+  const tuning: TuningResult[] = [];
   try {
     const peerInfo = peers ? await peers.info() : undefined;
     const machine = machineInfo();
@@ -97,8 +99,18 @@ export async function benchCommand(argv: string[]): Promise<number> {
       }
       process.stdout.write(pipelineLines(pipeline).join('\n') + '\n');
     }
+    if (options.parts.includes('tuning')) {
+      const ids = options.models ?? [DEFAULT_MODELS.face, DEFAULT_MODELS.objects, 'ssd-mobilenetv1-face'];
+      for (const id of [...new Set(ids)]) {
+        for (const variant of ['fp32', 'int8'] as const) {
+          if (!hasVariant(id, variant) || (variant === 'int8' && !options.int8)) continue;
+          tuning.push(...(await measureTuning(id, variant, faceApiSamples(1)[0], { iterations: Math.max(options.iterations, 3) * 2, warmup: options.warmup })));
+        }
+      }
+      process.stdout.write(tuningLines(tuning).join('\n') + '\n');
+    }
     if (options.json) {
-      const report = { command: `raypack-edge bench ${argv.join(' ')}`, date: new Date().toISOString(), machine, machineLine: header, peers: peerInfo, options, latency, pipeline };
+      const report = { command: `raypack-edge bench ${argv.join(' ')}`, date: new Date().toISOString(), machine, machineLine: header, peers: peerInfo, options, latency, pipeline, tuning };
       writeFileSync(options.json, JSON.stringify(report, null, 2) + '\n');
       process.stdout.write(`\nJSON written to ${options.json}\n`);
     }

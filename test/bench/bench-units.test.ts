@@ -48,7 +48,7 @@ describe('bench options', () => {
   });
 
   it('rejects bad values with a coded error', () => {
-    expect(() => parseBenchArgs(['--only', 'gpu'])).toThrow(/--only takes face, objects or pipeline/);
+    expect(() => parseBenchArgs(['--only', 'gpu'])).toThrow(/--only takes face, objects, pipeline or tuning/);
     expect(() => parseBenchArgs(['--iterations', 'many'])).toThrow(/--iterations must be a whole number/);
     expect(() => parseBenchArgs(['--size', '1280'])).toThrow(/--size must look like 1280x720/);
     expect(() => parseBenchArgs(['--frobnicate'])).toThrow(/frobnicate/);

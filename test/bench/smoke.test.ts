@@ -66,6 +66,6 @@ describe('raypack-edge bench --quick', () => {
   it('rejects an unknown part with exit code 2 and the usage', async () => {
     const error = await run(process.execPath, [join(ROOT, 'bin/raypack-edge.js'), 'bench', '--only', 'gpu'], { cwd: ROOT }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 2 });
-    expect((error as { stderr: string }).stderr).toContain("--only takes face, objects or pipeline, not 'gpu'");
+    expect((error as { stderr: string }).stderr).toContain("--only takes face, objects, pipeline or tuning, not 'gpu'");
   });
 });

@@ -1,0 +1,81 @@
+/**
+ * ONNX Runtime session settings compared on one model: intra-op threads, graph optimisation level, CPU memory
+ * arena. Only `session.run` is timed, on a real photo preprocessed as the detector does it, and the settings are
+ * interleaved (each round runs every setting once) so background load is shared out evenly.
+ */
+import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import * as ort from 'onnxruntime-node';
+import { readManifest } from '../detect/manifest.ts';
+import { preprocess } from '../detect/preprocess.ts';
+import { decodeImage } from '../image/decode.ts';
+import { summarize, type LatencySummary } from './stats.ts';
+import { variantPath, type Variant } from './variant-detector.ts';
+
+export interface TuningSetting {
+  readonly name: string;
+  readonly options: ort.InferenceSession.SessionOptions;
+}
+
+export interface TuningResult {
+  readonly model: string;
+  readonly setting: string;
+  readonly run: LatencySummary;
+  /** Session creation time (graph optimisation happens here). */
+  readonly createMs: number;
+}
+
+/** The settings compared: what onnx-session.ts uses, and one change at a time from it. */
+export function tuningSettings(cores = availableParallelism()): TuningSetting[] {
+  const base: ort.InferenceSession.SessionOptions = {
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: cores,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    enableCpuMemArena: true,
+    enableMemPattern: true,
+  };
+  return [
+    { name: `default (all, ${cores} threads, arena)`, options: base },
+    { name: '1 thread', options: { ...base, intraOpNumThreads: 1 } },
+    { name: 'optimisation: basic', options: { ...base, graphOptimizationLevel: 'basic' } },
+    { name: 'optimisation: disabled', options: { ...base, graphOptimizationLevel: 'disabled' } },
+    { name: 'no memory arena / pattern', options: { ...base, enableCpuMemArena: false, enableMemPattern: false } },
+  ];
+}
+
+export async function measureTuning(
+  modelId: string,
+  variant: Variant,
+  photo: string,
+  options: { iterations: number; warmup: number; settings?: readonly TuningSetting[] },
+): Promise<TuningResult[]> {
+  const manifest = readManifest(modelId);
+  const image = await decodeImage(new Uint8Array(await readFile(photo)));
+  const { tensor } = await preprocess(image, manifest.input);
+  const dims = [1, 3, manifest.input.height, manifest.input.width];
+  const settings = options.settings ?? tuningSettings();
+  const sessions: { setting: TuningSetting; session: ort.InferenceSession; createMs: number; times: number[] }[] = [];
+  try {
+    for (const setting of settings) {
+      const t0 = performance.now();
+      const session = await ort.InferenceSession.create(variantPath(modelId, variant), setting.options);
+      sessions.push({ setting, session, createMs: performance.now() - t0, times: [] });
+    }
+    const feedFor = (s: ort.InferenceSession): Record<string, ort.Tensor> => ({ [s.inputNames[0]]: new ort.Tensor('float32', tensor, dims) });
+    for (const s of sessions) for (let i = 0; i < options.warmup; i++) await s.session.run(feedFor(s.session));
+    for (let round = 0; round < options.iterations; round++) {
+      for (let k = 0; k < sessions.length; k++) {
+        const s = sessions[(k + round) % sessions.length];
+        const feed = feedFor(s.session);
+        const t0 = performance.now();
+        await s.session.run(feed);
+        s.times.push(performance.now() - t0);
+      }
+    }
+    return sessions.map((s) => ({ model: variant === 'fp32' ? modelId : `${modelId}.${variant}`, setting: s.setting.name, run: summarize(s.times), createMs: s.createMs }));
+  } finally {
+    for (const s of sessions) await s.session.release();
+  }
+}
