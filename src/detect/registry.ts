@@ -51,7 +51,9 @@ export const TASK_DEFAULTS: Readonly<Record<Task, DetectorSettings>> = {
  * - SSD face: the int8 copy scores within 0.02 AP50 of fp32 on both face sets and runs 2-3x faster; a 512 px
  *   input already sees WIDER's small faces, so no tiles.
  * - BlazeFace family (128-256 px inputs): a 2x2 tile grid on top of the whole image lifts AP50 on WIDER from
- *   0.23 to 0.34 (blazeface-back) at ~5x the cost; their int8 copies are not used (scores break).
+ *   0.23 to 0.34 (blazeface-back) at ~5x the cost.
+ * - Everything else runs fp32: the int8 copies of nanodet (0.449 vs 0.467 mAP50) and blazeface-back lose more
+ *   accuracy than the SSD's, and objects have no speed target that needs them.
  */
 export const MODEL_DEFAULTS: Readonly<Record<string, Partial<DetectorSettings>>> = {
   'ssd-mobilenetv1-face': { variant: 'int8' },
