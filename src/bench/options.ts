@@ -32,7 +32,8 @@ export const BENCH_USAGE = `usage: raypack-edge bench [options]
   --iterations N                 rounds over the photos (default 5)
   --warmup N                     untimed runs per contender first (default 3)
   --samples N  --shared N        face-api samples (default 6) and ../shared/data photos per task (default 4)
-  --models a,b                   our model ids (default: every built model of the task, plus .int8 copies)
+  --models a,b.int8              our models: id = float file, id.int8 = quantized copy (default: every built
+                                 model of the task and its int8 copy)
   --no-peers                     skip face-api and Human
   --no-int8                      skip the int8 copies
   --threads N                    ONNX Runtime intra-op threads (default: all cores)

@@ -1,8 +1,8 @@
 /**
  * The camera pipeline under load: N cameras, each an ffmpeg process reading a video in real time (-re), emitting
- * raw RGB frames at the given fps and size; one latest-frame slot per camera (a new frame replaces one still
- * waiting, and the replaced one counts as dropped); one inference worker serving the cameras round-robin.
- * Reports analysed fps, drops, CPU share (this process and the ffmpeg children) and RSS.
+ * raw RGB frames at the given fps and size, scheduled as the daemon does it (src/pipeline/scheduler.ts: latest
+ * frame wins per camera, one shared bounded inference queue, stale frames dropped). Reports analysed fps, drops
+ * by cause, detect time and frame age, CPU share (this process and the ffmpeg children) and RSS.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -12,6 +12,8 @@ import { performance } from 'node:perf_hooks';
 import { logger, redactUrl } from '../log.ts';
 import type { Detector, RgbImage } from '../detect/types.ts';
 import { summarize, type LatencySummary } from './stats.ts';
+import { InferenceQueue } from '../pipeline/inference-queue.ts';
+import { FrameScheduler } from '../pipeline/scheduler.ts';
 import { faceApiSamples } from './images.ts';
 
 const log = logger('bench:pipeline');
@@ -34,6 +36,8 @@ export interface PipelineResult {
   readonly framesReceived: number;
   readonly framesAnalysed: number;
   readonly framesDropped: number;
+  /** Why frames were dropped: replaced by a newer one, the shared queue full, or too old when their turn came. */
+  readonly dropped: { readonly replaced: number; readonly queueFull: number; readonly stale: number };
   readonly analysedFps: number;
   /** Offered frame rate: cameras x fps. */
   readonly offeredFps: number;
@@ -76,14 +80,19 @@ export function processCpuSeconds(pid: number | undefined, ticksPerSecond = 100)
 }
 
 interface Camera {
-  readonly index: number;
+  readonly name: string;
   readonly process: ChildProcess;
-  pending?: { image: RgbImage; arrivedAt: number };
-  received: number;
-  dropped: number;
-  analysed: number;
+  delivered: number;
   lastCpu: number;
 }
+
+interface Frame {
+  readonly time: number;
+  readonly image: RgbImage;
+}
+
+/** A frame older than this when its turn comes is dropped as stale (as the daemon does). */
+const MAX_FRAME_AGE_MS = 2000;
 
 export async function runPipeline(detector: Detector, options: PipelineOptions): Promise<PipelineResult> {
   const { width, height, fps } = options;
@@ -92,101 +101,85 @@ export async function runPipeline(detector: Detector, options: PipelineOptions):
   const cameras: Camera[] = [];
   const detectMs: number[] = [];
   const ageMs: number[] = [];
-  let wake: (() => void) | undefined;
+  let measuring = false;
   let stopping = false;
+  // The daemon's own scheduling: one shared bounded inference queue, latest frame wins per camera.
+  const queue = new InferenceQueue({ concurrency: 1, capacity: options.cameras });
+  const scheduler = new FrameScheduler<Frame>({
+    queue,
+    log,
+    maxAgeMs: () => MAX_FRAME_AGE_MS,
+    analyse: async (_camera, frame) => {
+      const t0 = performance.now();
+      await detector.detect(frame.image);
+      const t1 = performance.now();
+      detectMs.push(t1 - t0);
+      ageMs.push(Date.now() - frame.time);
+    },
+  });
 
   for (const [index, source] of sources.entries()) {
     const child = spawn('ffmpeg', cameraArgs(source, fps, width, height), { stdio: ['ignore', 'pipe', 'pipe'] });
-    const camera: Camera = { index, process: child, received: 0, dropped: 0, analysed: 0, lastCpu: 0 };
+    const camera: Camera = { name: `cam${index + 1}`, process: child, delivered: 0, lastCpu: 0 };
     let buffer: Buffer = Buffer.alloc(0);
     child.stdout?.on('data', (chunk: Buffer) => {
       buffer = buffer.length === 0 ? chunk : Buffer.concat([buffer, chunk]);
       while (buffer.length >= frameBytes) {
-        const frame = new Uint8Array(buffer.subarray(0, frameBytes));
+        const data = new Uint8Array(buffer.subarray(0, frameBytes));
         buffer = buffer.subarray(frameBytes);
-        camera.received += 1;
-        if (camera.pending) camera.dropped += 1; // latest frame wins
-        camera.pending = { image: { data: frame, width, height }, arrivedAt: performance.now() };
-        wake?.();
+        camera.delivered += 1;
+        if (measuring) scheduler.submit(camera.name, { time: Date.now(), image: { data, width, height } });
       }
     });
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-2000)));
     child.on('exit', (code, signal) => {
-      if (!stopping) log.warn('camera ffmpeg exited early', { camera: index, code, signal, stderr: redactUrl(stderr.trim()) });
+      if (!stopping) log.warn('camera ffmpeg exited early', { camera: camera.name, code, signal, stderr: redactUrl(stderr.trim()) });
     });
     cameras.push(camera);
   }
 
+  let wall: number;
+  let nodeCpu: number;
+  let ffmpegCpu: number;
+  let rssMax = 0;
   try {
-    // Count only the measured window: frames, CPU and memory from when every camera has delivered a frame.
-    await waitFor(() => cameras.every((c) => c.received > 0), 15_000);
-  } catch (error) {
-    stopping = true;
-    await Promise.all(cameras.map((c) => stop(c.process)));
-    throw error;
-  }
-  for (const c of cameras) {
-    c.received = c.pending ? 1 : 0;
-    c.dropped = 0;
-    c.lastCpu = processCpuSeconds(c.process.pid);
-  }
-  const cpuStart = process.cpuUsage();
-  const started = performance.now();
-  let rssMax = process.memoryUsage().rss;
-  const rssTimer = setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage().rss)), 250);
-  const deadline = started + options.seconds * 1000;
-  let next = 0;
-  try {
-    while (performance.now() < deadline) {
-      const camera = pickNext(cameras, next);
-      if (!camera?.pending) {
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          setTimeout(resolve, 50);
-        });
-        wake = undefined;
-        continue;
-      }
-      next = (camera.index + 1) % cameras.length;
-      const { image, arrivedAt } = camera.pending;
-      camera.pending = undefined;
-      const t0 = performance.now();
-      await detector.detect(image);
-      const t1 = performance.now();
-      camera.analysed += 1;
-      detectMs.push(t1 - t0);
-      ageMs.push(t1 - arrivedAt);
-    }
-  } catch (error) {
-    stopping = true;
-    await Promise.all(cameras.map((c) => stop(c.process)));
-    throw error;
-  } finally {
+    // Count only the measured window: frames, CPU and memory from when every camera delivers frames.
+    await waitFor(() => cameras.every((c) => c.delivered > 0), 15_000);
+    for (const c of cameras) c.lastCpu = processCpuSeconds(c.process.pid);
+    const cpuStart = process.cpuUsage();
+    const started = performance.now();
+    rssMax = process.memoryUsage().rss;
+    const rssTimer = setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage().rss)), 250);
+    measuring = true;
+    await new Promise((resolve) => setTimeout(resolve, options.seconds * 1000));
+    measuring = false;
+    // Let the frame being analysed finish; waiting frames are not counted as analysed.
+    await waitFor(() => queue.stats().running === 0 && queue.stats().waiting === 0, 30_000);
     clearInterval(rssTimer);
+    wall = (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpuStart);
+    nodeCpu = (cpu.user + cpu.system) / 1e6;
+    ffmpegCpu = cameras.reduce((sum, c) => sum + processCpuSeconds(c.process.pid) - c.lastCpu, 0);
+  } finally {
     stopping = true;
+    await Promise.all(cameras.map((c) => stop(c.process)));
   }
-  const wall = (performance.now() - started) / 1000;
-  const cpu = process.cpuUsage(cpuStart);
-  const ffmpegCpu = cameras.reduce((sum, c) => sum + processCpuSeconds(c.process.pid) - c.lastCpu, 0);
-  await Promise.all(cameras.map((c) => stop(c.process)));
   const cores = availableParallelism();
   const share = (seconds: number): number => (100 * seconds) / (wall * cores);
-  const nodeCpu = (cpu.user + cpu.system) / 1e6;
-  const analysed = cameras.reduce((s, c) => s + c.analysed, 0);
-  const received = cameras.reduce((s, c) => s + c.received, 0);
-  // A frame still waiting in its slot at the end is neither analysed nor dropped.
-  const dropped = cameras.reduce((s, c) => s + c.dropped, 0);
+  const stats = cameras.map((c) => scheduler.stats(c.name));
+  const sum = (pick: (s: (typeof stats)[number]) => number): number => stats.reduce((total, s) => total + pick(s), 0);
   return {
     cameras: cameras.length,
     fps,
     size: `${width}x${height}`,
     source: sources[0]?.kind === 'video' ? 'ASL clips (shared/data/video), looped' : 'face-api sample photos, looped',
     seconds: Math.round(wall * 10) / 10,
-    framesReceived: received,
-    framesAnalysed: analysed,
-    framesDropped: dropped,
-    analysedFps: analysed / wall,
+    framesReceived: sum((s) => s.received),
+    framesAnalysed: sum((s) => s.analysed),
+    framesDropped: sum((s) => s.dropped),
+    dropped: { replaced: sum((s) => s.droppedReplaced), queueFull: sum((s) => s.droppedQueueFull), stale: sum((s) => s.droppedStale) },
+    analysedFps: sum((s) => s.analysed) / wall,
     offeredFps: cameras.length * fps,
     detect: summarize(detectMs),
     frameAge: summarize(ageMs),
@@ -194,14 +187,6 @@ export async function runPipeline(detector: Detector, options: PipelineOptions):
     rssMiB: { max: rssMax / 2 ** 20, end: process.memoryUsage().rss / 2 ** 20 },
     detectorModel: detector.modelId,
   };
-}
-
-function pickNext(cameras: readonly Camera[], start: number): Camera | undefined {
-  for (let k = 0; k < cameras.length; k++) {
-    const camera = cameras[(start + k) % cameras.length];
-    if (camera.pending) return camera;
-  }
-  return undefined;
 }
 
 async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { isRaypackError } from '../errors.ts';
 import { logger } from '../log.ts';
 import { listManifests } from '../detect/manifest.ts';
-import { DEFAULT_MODELS, loadDetector } from '../detect/registry.ts';
+import { DEFAULT_MODELS, MODEL_DEFAULTS, loadDetector } from '../detect/registry.ts';
 import type { Task } from '../detect/types.ts';
 import { benchImageSets, faceApiSamples } from '../bench/images.ts';
 import { measureLatency, ourContender, peerContender, type Contender, type SetResult } from '../bench/latency.ts';
@@ -24,17 +24,26 @@ import { hasVariant, loadVariantDetector, type Variant } from '../bench/variant-
 const log = logger('bench');
 const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** Our models for a task: the ones asked for, else every manifest of the task whose ONNX file is built. */
+/**
+ * Our models for a task. `--models` names exactly what runs: `id` is the float file, `id.int8` the quantized one.
+ * Without it: every manifest of the task whose ONNX file is built, plus its int8 copy when built (unless --no-int8);
+ * a quick run keeps to the task's default model, as the registry loads it by default.
+ */
 function ourModels(task: 'face' | 'objects', options: BenchOptions): { id: string; variant: Variant }[] {
-  // A quick run keeps to the default model of the task: it only proves that the bench still works.
-  const wanted = options.models ?? (options.quick ? [DEFAULT_MODELS[task]] : undefined);
-  const ids = listManifests()
-    .filter((m) => m.task === task && (!wanted || wanted.includes(m.id)))
-    .map((m) => m.id);
-  return ids.flatMap((id) => {
-    const variants: Variant[] = ['fp32', 'int8'];
-    return variants.filter((v) => hasVariant(id, v) && (v === 'fp32' || options.int8)).map((variant) => ({ id, variant }));
-  });
+  const ofTask = new Set(listManifests().filter((m) => m.task === task).map((m) => m.id));
+  if (options.models) {
+    return options.models
+      .map((entry) => (entry.endsWith('.int8') ? { id: entry.slice(0, -5), variant: 'int8' as const } : { id: entry, variant: 'fp32' as const }))
+      .filter((m) => ofTask.has(m.id) && hasVariant(m.id, m.variant));
+  }
+  if (options.quick) {
+    const id = DEFAULT_MODELS[task];
+    const variant = (MODEL_DEFAULTS[id]?.variant ?? 'fp32') as Variant;
+    return [{ id, variant: hasVariant(id, variant) ? variant : 'fp32' }];
+  }
+  return [...ofTask].sort().flatMap((id) =>
+    (['fp32', 'int8'] as const).filter((v) => hasVariant(id, v) && (v === 'fp32' || options.int8)).map((variant) => ({ id, variant })),
+  );
 }
 
 async function benchTask(task: 'face' | 'objects', options: BenchOptions, peers: PeerClient | undefined): Promise<SetResult[]> {
@@ -100,7 +109,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
       process.stdout.write(pipelineLines(pipeline).join('\n') + '\n');
     }
     if (options.parts.includes('tuning')) {
-      const ids = options.models ?? [DEFAULT_MODELS.face, DEFAULT_MODELS.objects, 'ssd-mobilenetv1-face'];
+      const ids = (options.models ?? [DEFAULT_MODELS.face, DEFAULT_MODELS.objects]).map((m) => m.replace(/\.int8$/, ''));
       for (const id of [...new Set(ids)]) {
         for (const variant of ['fp32', 'int8'] as const) {
           if (!hasVariant(id, variant) || (variant === 'int8' && !options.int8)) continue;
