@@ -28,7 +28,12 @@ export interface TuningResult {
 
 /** The settings compared: what onnx-session.ts uses, and one change at a time from it. */
 export function tuningSettings(cores = availableParallelism()): TuningSetting[] {
+  const spinning = (on: boolean): ort.InferenceSession.SessionOptions['extra'] => ({
+    session: { intra_op: { allow_spinning: on ? '1' : '0' }, inter_op: { allow_spinning: on ? '1' : '0' } },
+  });
+  // As src/detect/onnx-session.ts creates sessions: all optimisations, all cores, threads that do not spin.
   const base: ort.InferenceSession.SessionOptions = {
+    extra: spinning(false),
     graphOptimizationLevel: 'all',
     intraOpNumThreads: cores,
     interOpNumThreads: 1,
@@ -37,7 +42,8 @@ export function tuningSettings(cores = availableParallelism()): TuningSetting[] 
     enableMemPattern: true,
   };
   return [
-    { name: `default (all, ${cores} threads, arena)`, options: base },
+    { name: `product (all, ${cores} threads, no spin)`, options: base },
+    { name: 'threads spin (ORT default)', options: { ...base, extra: spinning(true) } },
     { name: '1 thread', options: { ...base, intraOpNumThreads: 1 } },
     { name: 'optimisation: basic', options: { ...base, graphOptimizationLevel: 'basic' } },
     { name: 'optimisation: disabled', options: { ...base, graphOptimizationLevel: 'disabled' } },
