@@ -2,7 +2,8 @@
  * The composition root: builds every part from the validated configuration and starts/stops them in a visible
  * order. Constructors elsewhere only store their dependencies; all wiring is here.
  *
- * start: queue → detectors (face warmed up) → MQTT (embedded broker if no URL) → cameras → HTTP
+ * start: files named by the config (the fetch CA) → queue → detectors (face warmed up) → MQTT (embedded broker if
+ *        no URL) → cameras → HTTP (API limits and URL-fetch policy from the `api` section)
  * stop:  HTTP (ends MJPEG) → cameras (ffmpeg stopped and reaped) → MQTT (offline published) → broker → detectors
  */
 import { spawnSync } from 'node:child_process';
@@ -17,6 +18,7 @@ import { DEMO_HEIGHT, DEMO_WIDTH, ensureDemoVideo } from './camera/demo-video.ts
 import { buildFfmpegArgs, parseFfmpegMajor } from './camera/ffmpeg-args.ts';
 import { CameraSource } from './camera/supervisor.ts';
 import { displayUrl, urlSecrets } from './camera/url.ts';
+import { apiOptions, readFetchCa } from './config/api-options.ts';
 import { cameraUrl } from './config/load.ts';
 import type { CameraConfig, Config, LoadedConfig } from './config/types.ts';
 import { loadDetector } from './detect/registry.ts';
@@ -100,6 +102,9 @@ export class Daemon {
     setLogLevel(c.log_level);
     log.info('starting', { device: c.device, config: this.loaded.source, cameras: c.cameras.length + (c.demo ? 1 : 0) });
 
+    // 0. Files the configuration names are read first: a wrong path stops the start before models are loaded.
+    const fetchCa = c.http.enabled && c.api.fetch.ca_file !== undefined ? readFetchCa(c.api.fetch.ca_file) : undefined;
+
     // 1. The inference queue shared by cameras and the API, and the detectors (the face model warmed up, so the first camera frame is not slow).
     this.queue = new InferenceQueue({ concurrency: c.inference.concurrency, capacity: c.inference.queue_size });
     const face = await this.detector('face');
@@ -165,6 +170,7 @@ export class Daemon {
         detectors: (task) => this.detector(task),
         queue: this.queue,
         apiKeys: this.loaded.secrets.apiKeys,
+        ...apiOptions(c, fetchCa),
         logger: logger('http'),
         plugins: [
           camerasPlugin({
@@ -181,6 +187,14 @@ export class Daemon {
       await this.http.listen({ host: c.http.host, port: c.http.port });
       const port = (this.http.server.address() as AddressInfo).port;
       httpUrl = `http://${c.http.host === '0.0.0.0' ? '127.0.0.1' : c.http.host}:${port}`;
+      log.info('api limits', {
+        maxUploadBytes: c.api.max_upload_bytes,
+        maxPixels: c.api.max_pixels,
+        maxInFlight: c.api.max_in_flight,
+        fetchAllow: c.api.fetch.allow,
+        fetchCa: c.api.fetch.ca_file,
+        trustProxy: c.api.trust_proxy,
+      });
     }
 
     this.endpointsValue = { httpUrl, mqttUrl, topics: this.topics.all() };
@@ -269,7 +283,7 @@ export class Daemon {
         minIou: c.publish.min_iou,
         minIntervalMs: c.publish.min_interval_seconds * 1000,
         heartbeatMs: c.mqtt.heartbeat_seconds * 1000,
-        license: 'commercial',
+        license: c.license,
       },
       log: cameraLog,
     });

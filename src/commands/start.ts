@@ -1,7 +1,7 @@
 /**
  * `raypack-edge start`: load the configuration (file, command line, environment), run the daemon until SIGTERM or
  * SIGINT, then stop everything in order (no ffmpeg left behind, `offline` published). A bad configuration is
- * reported with every problem and its path, exit code 2.
+ * reported with every problem and its path, exit code 2; so is a file it names that cannot be read at start.
  */
 import { START_USAGE, parseStartArgs } from '../config/args.ts';
 import { loadConfig } from '../config/load.ts';
@@ -50,8 +50,14 @@ export async function startCommand(argv: string[]): Promise<number> {
     starting = daemon.start();
     await starting;
   } catch (error) {
-    log.error('could not start', { error: error instanceof Error ? error.message : String(error) });
     await daemon.stop().catch(() => undefined);
+    // A file the configuration names but that cannot be used (the fetch CA) is a configuration error: exit 2 as for
+    // a bad file.
+    if (isRaypackError(error) && error.code === 'config_invalid') {
+      process.stderr.write(`raypack-edge start: ${error.message}\n`);
+      return 2;
+    }
+    log.error('could not start', { error: error instanceof Error ? error.message : String(error) });
     return 1;
   }
   // Run until a signal has stopped everything.

@@ -1,7 +1,7 @@
 /**
  * Load, override, validate: YAML/JSON text → command-line overrides → JSON Schema (defaults filled, unknown keys
  * rejected) → checks the schema cannot express (unique ids, masks inside the frame, secrets present in the
- * environment). Every problem is collected and reported together, each with its path, in one RaypackError
+ * environment, api allow-list entries). Every problem is collected and reported together, each with its path, in one RaypackError
  * `config_invalid`. Pure apart from reading the file; the environment is passed in.
  */
 import { readFileSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { sha256Hex } from '../auth/api-keys.ts';
 import { RaypackError } from '../errors.ts';
+import { apiProblems } from './api-options.ts';
 import { CONFIG_SCHEMA } from './schema.ts';
 import type { Config, LoadedConfig, Secrets } from './types.ts';
 
@@ -120,6 +121,8 @@ export function formatAjvError(error: ErrorObject): string {
     }
     case 'enum':
       return `${at}: must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'type':
+      return `${at}: must be ${String((error.params as { type: string | string[] }).type).split(',').join(' or ')}`;
     case 'required':
       return `${at}: missing required key '${(error.params as { missingProperty: string }).missingProperty}'`;
     default:
@@ -191,6 +194,7 @@ function semanticProblems(config: Config): string[] {
   const tlsFiles = [config.mqtt.tls.ca, config.mqtt.tls.cert, config.mqtt.tls.key].some((f) => f !== undefined);
   if (tlsFiles && config.mqtt.url === undefined) problems.push('mqtt.tls: TLS files given but no mqtt.url (the embedded broker is plain TCP)');
   if ((config.mqtt.tls.cert === undefined) !== (config.mqtt.tls.key === undefined)) problems.push('mqtt.tls: cert and key go together');
+  problems.push(...apiProblems(config.api));
   return problems;
 }
 

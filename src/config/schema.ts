@@ -2,8 +2,11 @@
  * The daemon's configuration as ONE JSON Schema: the single source of truth for keys, types, defaults and
  * descriptions. `load.ts` validates against it (unknown keys rejected, every error reported with its path) and
  * fills the defaults; `describe.ts` turns it into the config reference; `config/default.yaml` is checked against it
- * by a test. Secrets are never keys here: the schema names the environment variables that hold them.
+ * by a test. Secrets are never keys here: the schema names the environment variables that hold them. The `api`
+ * section lives in schema-api.ts.
  */
+
+import { API_SCHEMA } from './schema-api.ts';
 
 const ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
 const ENV_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
@@ -243,6 +246,15 @@ export const CONFIG_SCHEMA = {
           description: 'Require an API key for /cameras routes (anonymised images). Raw images always need an admin key.',
         },
       },
+    },
+    api: API_SCHEMA,
+    license: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 200,
+      default: 'commercial',
+      description:
+        'The license field of every Raypack_AI_Filecontainer: /recog answers and the objects/food messages on MQTT (RAYPACK sends "commercial").',
     },
     api_keys: {
       type: 'array',

@@ -58,6 +58,22 @@ export interface HttpConfig {
   require_key_for_cameras: boolean;
 }
 
+/** The `api` section (schema-api.ts); mapped to ApiDeps by api-options.ts. */
+export interface ApiConfig {
+  max_upload_bytes: number;
+  max_form_bytes: number;
+  max_pixels: number;
+  decode_timeout_seconds: number;
+  request_timeout_seconds: number;
+  headers_timeout_seconds: number;
+  keep_alive_timeout_seconds: number;
+  connection_timeout_seconds: number;
+  max_in_flight: number;
+  trust_proxy: boolean | string[];
+  auth_failures: { max_failures: number; window_seconds: number };
+  fetch: { allow: string[]; max_bytes?: number; timeout_seconds: number; max_redirects: number; ca_file?: string };
+}
+
 export interface ApiKeyConfig {
   env?: string;
   sha256?: string;
@@ -76,6 +92,8 @@ export interface Config {
   ffmpeg_path: string;
   mqtt: MqttConfig;
   http: HttpConfig;
+  api: ApiConfig;
+  license: string;
   api_keys: ApiKeyConfig[];
   inference: { threads: number; concurrency: number; queue_size: number };
   publish: { min_iou: number; min_interval_seconds: number; lang: 'de' | 'en' };
