@@ -48,10 +48,10 @@ export function withReference(markdown: string): string {
   return `${markdown.slice(0, bodyStart)}\n\n${configReference()}${next < 0 ? '' : '\n'}${markdown.slice(end)}`;
 }
 
-// Regenerate the reference in place: npx tsx src/config/describe.ts docs/notes/daemon.md
+// Regenerate the reference in place: npx tsx src/config/describe.ts docs/DAEMON.md
 if (process.argv[1] !== undefined && import.meta.filename === process.argv[1]) {
   const { readFileSync, writeFileSync } = await import('node:fs');
-  const file = process.argv[2] ?? 'docs/notes/daemon.md';
+  const file = process.argv[2] ?? 'docs/DAEMON.md';
   writeFileSync(file, withReference(readFileSync(file, 'utf8')));
   process.stdout.write(`config reference written to ${file}\n`);
 }

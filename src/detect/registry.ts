@@ -39,7 +39,7 @@ export type TaskDefaults = DetectorSettings;
 
 const NO_TILES: TilingOptions = { tiles: 0, overlap: 0.25, minImageToInput: 1.5 };
 
-/** Per-task defaults (see docs/notes/detect.md for the measurements behind them). */
+/** Per-task defaults (see docs/DETECTION.md for the measurements behind them). */
 export const TASK_DEFAULTS: Readonly<Record<Task, DetectorSettings>> = {
   face: { tiling: NO_TILES, nmsMode: 'weighted', maxDetections: 300, variant: 'fp32' },
   objects: { tiling: NO_TILES, nmsMode: 'greedy', maxDetections: 100, variant: 'fp32' },
@@ -47,7 +47,7 @@ export const TASK_DEFAULTS: Readonly<Record<Task, DetectorSettings>> = {
 };
 
 /**
- * Per-model overrides of the task defaults, chosen by measurement with `raypack-edge eval` (docs/notes/detect.md):
+ * Per-model overrides of the task defaults, chosen by measurement with `raypack-edge eval` (docs/DETECTION.md):
  * - SSD face: the int8 copy scores within 0.02 AP50 of fp32 on both face sets and runs 2-3x faster; a 512 px
  *   input already sees WIDER's small faces, so no tiles.
  * - BlazeFace family (128-256 px inputs): a 2x2 tile grid on top of the whole image lifts AP50 on WIDER from

@@ -191,11 +191,11 @@ describe('parseStartArgs', () => {
 });
 
 describe('configReference', () => {
-  it('documents every key, and docs/notes/daemon.md carries the current reference', () => {
+  it('documents every key, and docs/DAEMON.md carries the current reference', () => {
     const reference = configReference();
     for (const key of ['mqtt.offline_buffer.max_bytes', 'cameras[].privacy_masks', 'cameras[].allow_raw', 'http.mjpeg_fps', 'inference.queue_size']) {
       expect(reference).toContain(`\`${key}\``);
     }
-    expect(readFileSync('docs/notes/daemon.md', 'utf8')).toContain(reference);
+    expect(readFileSync('docs/DAEMON.md', 'utf8')).toContain(reference);
   });
 });
