@@ -18,7 +18,8 @@ describe('registry defaults', () => {
   });
 
   it('layers task defaults, model overrides and caller options', () => {
-    expect(settingsFor('face', 'ssd-mobilenetv1-face')).toEqual({ ...TASK_DEFAULTS.face, variant: 'int8' });
+    expect(settingsFor('face', 'ssd-mobilenetv1-face')).toEqual(TASK_DEFAULTS.face);
+    expect(settingsFor('face', 'ssd-mobilenetv1-face').variant).toBe('fp32');
     expect(settingsFor('face', 'blazeface-back').tiling.tiles).toBe(2);
     const custom = settingsFor('face', 'blazeface-back', { tiles: 0, variant: 'fp32', nmsMode: 'greedy', overlap: 0.5 });
     expect(custom).toMatchObject({ tiling: { tiles: 0, overlap: 0.5, minImageToInput: 1.5 }, variant: 'fp32', nmsMode: 'greedy' });
