@@ -145,6 +145,32 @@ export function manifestFor(task: Task, modelId?: string): ModelManifest {
   return manifest;
 }
 
+/**
+ * Decoded long side per model-input side. libjpeg's shrink-on-load only helps when sharp asks for it, which it
+ * does for a reduction of 3x or more (1/2 decode; 5x for 1/4, 9x for 1/8): so the side must be at most a third of
+ * a 1920 px photo to gain anything. 1.25x the input (640 px for a 512 px model) still leaves the detector's
+ * own resize a downsample; measured on face-api's samples: same faces, IoU >= 0.95 (scripts/bench-detection-decode.ts).
+ */
+export const DECODE_SIDE_PER_INPUT = 1.25;
+
+/**
+ * The longest image side a detector needs: DECODE_SIDE_PER_INPUT x its input side for the whole-image pass; with
+ * tiling, enough that each tile still gets that many pixels per input side, and never below the size at which
+ * tiles start (so reducing an image does not switch tiling off).
+ */
+export function decodeSideFor(inputSide: number, tiling: TilingOptions): number {
+  const whole = Math.ceil(DECODE_SIDE_PER_INPUT * inputSide);
+  if (tiling.tiles <= 1) return whole;
+  const overlap = Math.min(Math.max(tiling.overlap, 0), 0.9);
+  const forTiles = Math.ceil(whole * (tiling.tiles - (tiling.tiles - 1) * overlap));
+  return Math.max(whole, forTiles, Math.ceil(tiling.minImageToInput * inputSide));
+}
+
+/** How large to decode an image for `detector` (undefined: full resolution). Callers map boxes back to the original. */
+export function detectionDecodeSide(detector: Detector): number | undefined {
+  return detector.preferredDecodeSide;
+}
+
 export async function loadDetector(task: Task, options: LoadOptions = {}): Promise<Detector> {
   checkOptions(options as Record<string, unknown>);
   const manifest = manifestFor(task, options.modelId ?? options.model);
@@ -164,6 +190,7 @@ export async function loadDetector(task: Task, options: LoadOptions = {}): Promi
 class OnnxDetector implements Detector {
   readonly modelId: string;
   readonly defaultThreshold: number;
+  readonly preferredDecodeSide: number;
   private readonly dims: readonly number[];
   /** Input tensors not in use: reused across regions and calls (concurrent calls each take their own). */
   private readonly freeInputs: Float32Array[] = [];
@@ -179,6 +206,7 @@ class OnnxDetector implements Detector {
     this.modelId = modelId;
     this.defaultThreshold = manifest.defaultThreshold;
     this.dims = [1, 3, manifest.input.height, manifest.input.width];
+    this.preferredDecodeSide = decodeSideFor(Math.max(manifest.input.width, manifest.input.height), settings.tiling);
   }
 
   async detect(image: RgbImage, options: DetectOptions = {}): Promise<Detection[]> {

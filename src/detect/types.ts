@@ -31,6 +31,11 @@ export interface Detector {
   /** Model id from the manifest, e.g. `ssd-mobilenetv1-face`. */
   readonly modelId: string;
   readonly defaultThreshold: number;
+  /**
+   * Longest image side worth decoding for this detector (larger images only cost decode time, the detector
+   * shrinks them anyway); undefined = use the full resolution. See detectionDecodeSide in registry.ts.
+   */
+  readonly preferredDecodeSide?: number;
   detect(image: RgbImage, options?: DetectOptions): Promise<Detection[]>;
   close(): Promise<void>;
 }

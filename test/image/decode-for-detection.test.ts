@@ -1,0 +1,138 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeForDetection, decodeImage, scaleBox, scaleDetections } from '../../src/image/decode.ts';
+import { decodeSideFor, detectionDecodeSide, loadDetector } from '../../src/detect/registry.ts';
+import { RaypackError } from '../../src/errors.ts';
+import type { Detection, Detector } from '../../src/detect/types.ts';
+
+const require = createRequire(import.meta.url);
+const SAMPLES = join(dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo');
+const sample = (i: number): Buffer => readFileSync(join(SAMPLES, `sample${i}.jpg`));
+const photo = sample(1);
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(RaypackError);
+    return (error as RaypackError).code;
+  }
+  throw new Error('expected a RaypackError');
+}
+
+function iou(a: Detection['box'], b: Detection['box']): number {
+  const ix = Math.max(0, Math.min(a[0] + a[2], b[0] + b[2]) - Math.max(a[0], b[0]));
+  const iy = Math.max(0, Math.min(a[1] + a[3], b[1] + b[3]) - Math.max(a[1], b[1]));
+  return (ix * iy) / (a[2] * a[3] + b[2] * b[3] - ix * iy);
+}
+
+describe('decodeForDetection', () => {
+  it('decodes a 1920 px JPEG at most maxSide on its long side, with the original size and the scale back', async () => {
+    const full = await decodeImage(photo);
+    const decoded = await decodeForDetection(photo, { maxSide: 640 });
+    expect(decoded.format).toBe('jpeg');
+    expect([decoded.originalWidth, decoded.originalHeight]).toEqual([full.width, full.height]);
+    expect(Math.max(decoded.image.width, decoded.image.height)).toBe(640);
+    expect(decoded.image.data.length).toBe(decoded.image.width * decoded.image.height * 3);
+    expect(decoded.scale).toBeCloseTo(full.width / 640, 6);
+    expect(decoded.scaleX * decoded.image.width).toBeCloseTo(full.width, 6);
+    expect(decoded.scaleY * decoded.image.height).toBeCloseTo(full.height, 6);
+    // Same picture: the reduced decode matches a plain downscale of the full decode closely.
+    const reference = await sharp(full.data, { raw: { width: full.width, height: full.height, channels: 3 } })
+      .resize(decoded.image.width, decoded.image.height, { fit: 'fill' })
+      .raw()
+      .toBuffer();
+    let diff = 0;
+    for (let i = 0; i < reference.length; i++) diff += Math.abs(reference[i] - decoded.image.data[i]);
+    expect(diff / reference.length).toBeLessThan(4);
+  });
+
+  it('never upscales: a maxSide above the image size (or none) gives the full decode and scale 1', async () => {
+    const full = await decodeImage(photo);
+    for (const maxSide of [4000, undefined]) {
+      const decoded = await decodeForDetection(photo, { maxSide });
+      expect([decoded.image.width, decoded.image.height, decoded.scale, decoded.scaleX, decoded.scaleY]).toEqual([full.width, full.height, 1, 1, 1]);
+      expect(Buffer.from(decoded.image.data).equals(Buffer.from(full.data))).toBe(true);
+    }
+  });
+
+  it('honours EXIF orientation: original size after rotation, reduced image rotated the same way', async () => {
+    const rotated = await sharp(photo).withMetadata({ orientation: 6 }).jpeg().toBuffer();
+    const full = await decodeImage(rotated);
+    expect(full.height).toBeGreaterThan(full.width); // 1920x1280 stored, 1280x1920 shown
+    const decoded = await decodeForDetection(rotated, { maxSide: 600 });
+    expect([decoded.originalWidth, decoded.originalHeight]).toEqual([full.width, full.height]);
+    expect(decoded.image.height).toBe(600);
+    expect(decoded.image.width).toBe(Math.round((600 * full.width) / full.height));
+  });
+
+  it('resizes PNG and WebP the same way (no shrink-on-load, same detector input)', async () => {
+    const small = await sharp(photo).resize(960).toBuffer();
+    for (const bytes of [await sharp(small).png().toBuffer(), await sharp(small).webp().toBuffer()]) {
+      const decoded = await decodeForDetection(bytes, { maxSide: 480 });
+      expect(Math.max(decoded.image.width, decoded.image.height)).toBe(480);
+      expect(decoded.originalWidth).toBe(960);
+      expect(decoded.scale).toBeCloseTo(2, 6);
+    }
+  });
+
+  it('applies the same checks and codes as decodeImage', async () => {
+    expect(await codeOf(decodeForDetection(new Uint8Array(0), { maxSide: 640 }))).toBe('undecodable_image');
+    expect(await codeOf(decodeForDetection(Buffer.from('GIF89a not ours'), { maxSide: 640 }))).toBe('unsupported_media_type');
+    expect(await codeOf(decodeForDetection(photo.subarray(0, 4000), { maxSide: 640 }))).toBe('undecodable_image');
+    expect(await codeOf(decodeForDetection(photo, { maxSide: 640, limits: { maxPixels: 1000 } }))).toBe('payload_too_large');
+    expect(await codeOf(decodeForDetection(photo, { maxSide: 0 }))).toBe('bad_parameter');
+  });
+
+  it('maps boxes back per axis', () => {
+    expect(scaleBox([10, 20, 30, 40], { scaleX: 2, scaleY: 3 })).toEqual([20, 60, 60, 120]);
+    const d: Detection = { label: 'face', score: 0.9, box: [1, 2, 3, 4] };
+    expect(scaleDetections([d], { scaleX: 1.5, scaleY: 1.5 })).toEqual([{ label: 'face', score: 0.9, box: [1.5, 3, 4.5, 6] }]);
+    expect(scaleDetections([d], { scaleX: 1, scaleY: 1 })).toEqual([d]);
+  });
+});
+
+describe('detection decode side', () => {
+  it('is 1.25x the input side for a whole-image detector, more with tiles', () => {
+    const none = { tiles: 0, overlap: 0.25, minImageToInput: 1.5 };
+    expect(decodeSideFor(512, none)).toBe(640);
+    expect(decodeSideFor(416, none)).toBe(520);
+    // 2 tiles with 25% overlap span 1.75 tile sides: 1.75 * 160 for a 128 px model.
+    expect(decodeSideFor(128, { tiles: 2, overlap: 0.25, minImageToInput: 1.5 })).toBe(280);
+    // Never below the size where tiling starts, so reducing an image does not switch tiles off.
+    expect(decodeSideFor(128, { tiles: 2, overlap: 0.25, minImageToInput: 3 })).toBe(384);
+  });
+});
+
+describe('default face detector on reduced vs full decodes (face-api sample photos, 1920 px)', () => {
+  let detector: Detector;
+  beforeAll(async () => {
+    detector = await loadDetector('face');
+  }, 60_000);
+  afterAll(async () => {
+    await detector?.close();
+  });
+
+  it('finds the same faces with boxes within IoU 0.95 of the full-decode path', async () => {
+    const side = detectionDecodeSide(detector);
+    expect(side).toBeDefined();
+    let faces = 0;
+    for (let i = 1; i <= 6; i++) {
+      const bytes = sample(i);
+      const full = await detector.detect(await decodeImage(bytes));
+      const decoded = await decodeForDetection(bytes, { maxSide: side });
+      expect(decoded.scale).toBeGreaterThan(2.5); // really reduced: these photos are 1920 px wide
+      const reduced = scaleDetections(await detector.detect(decoded.image), decoded);
+      expect(reduced.length, `sample${i}.jpg`).toBe(full.length);
+      for (const f of full) {
+        const best = Math.max(...reduced.map((r) => iou(f.box, r.box)));
+        expect(best, `sample${i}.jpg face at ${f.box.map(Math.round).join(',')}`).toBeGreaterThan(0.95);
+      }
+      faces += full.length;
+    }
+    expect(faces).toBeGreaterThanOrEqual(18);
+  }, 120_000);
+});
