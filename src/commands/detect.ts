@@ -11,8 +11,8 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { RaypackError, isRaypackError } from '../errors.ts';
-import { decodeImage } from '../image/decode.ts';
-import { loadDetector } from '../detect/registry.ts';
+import { decodeForDetection, scaleDetections } from '../image/decode.ts';
+import { detectionDecodeSide, loadDetector } from '../detect/registry.ts';
 import type { Detection, Detector, Task } from '../detect/types.ts';
 
 const USAGE = `usage: raypack-edge detect [options] <image files or directories>
@@ -25,7 +25,7 @@ options:
   --threads N                ONNX Runtime threads (default: all cores)
   --tiles N                  tiles along the longer side on top of the whole image, 0 = whole image only
                              (default: the model's; 2 finds more small faces at ~5x the time)
-  --variant fp32|int8        which file of the model (default: the model's; the face SSD runs int8)
+  --variant fp32|int8        which file of the model (default: the model's)
 `;
 
 const IMAGE_EXTENSIONS = /\.(jpe?g|png|webp)$/i;
@@ -109,9 +109,10 @@ async function detectFile(detector: Detector, file: string, threshold: number | 
       const code = error.code === 'ENOENT' ? 'not_found' : 'bad_parameter';
       throw new RaypackError(code, error.code === 'ENOENT' ? 'no such file' : `cannot read the file (${error.code ?? error.message})`);
     });
-    const image = await decodeImage(bytes);
-    const detections = await detector.detect(image, { threshold });
-    return { file, width: image.width, height: image.height, detections };
+    // Decode only as large as the detector needs (JPEG shrink-on-load), then map the boxes to the original pixels.
+    const decoded = await decodeForDetection(bytes, { maxSide: detectionDecodeSide(detector) });
+    const detections = scaleDetections(await detector.detect(decoded.image, { threshold }), decoded);
+    return { file, width: decoded.originalWidth, height: decoded.originalHeight, detections };
   } catch (error) {
     if (isRaypackError(error)) return { file, error: { code: error.code, message: error.message } };
     return { file, error: { code: 'internal', message: error instanceof Error ? error.message : String(error) } };

@@ -7,7 +7,8 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COCO_DE, COCO_EN, FOOD_CLASS_IDS } from '../../src/detect/labels.ts';
 import type { Task } from '../../src/detect/types.ts';
-import { decodeImage } from '../../src/image/decode.ts';
+import { detectionDecodeSide } from '../../src/detect/registry.ts';
+import { decodeForDetection } from '../../src/image/decode.ts';
 import { DATA, KEY, closeDetectors, postForm, realDetectors, testServer } from './helpers.ts';
 
 const COCO = join(DATA, 'coco/val2017-a/images');
@@ -46,9 +47,14 @@ interface Container {
   };
 }
 
-/** What the tags must be, computed from the detector directly: best score per label >= threshold, highest first. */
+/**
+ * What the tags must be, computed from the detector directly: best score per label >= threshold, highest first.
+ * The route decodes only as large as the detector needs (decodeForDetection), so the reference does the same.
+ */
 async function expectedTags(bytes: Buffer, task: Task, threshold: number, lang: 'de' | 'en'): Promise<{ name: string; value: string }[]> {
-  const detections = await (await realDetectors(task)).detect(await decodeImage(bytes), { threshold });
+  const detector = await realDetectors(task);
+  const decoded = await decodeForDetection(bytes, { maxSide: detectionDecodeSide(detector) });
+  const detections = await detector.detect(decoded.image, { threshold });
   const best = new Map<number, number>();
   for (const d of detections) if (d.score >= threshold) best.set(d.classId!, Math.max(best.get(d.classId!) ?? 0, d.score));
   return [...best.entries()]

@@ -1,6 +1,7 @@
 /** `POST /recog`: objects (model 1) or food (model 2) as a Raypack_AI_Filecontainer with one tag per label. */
 import type { FastifyInstance } from 'fastify';
-import { decodeImage } from '../../image/decode.ts';
+import { decodeForDetection, scaleDetections } from '../../image/decode.ts';
+import { detectionDecodeSide } from '../../detect/registry.ts';
 import { buildFileContainer, recogTags } from '../../raypack/wire.ts';
 import { detectorFor, admissionHook, type RouteContext } from '../context.ts';
 import { readForm } from '../form.ts';
@@ -29,9 +30,10 @@ export function registerRecogRoute(app: FastifyInstance, ctx: RouteContext): voi
 
       const starttime = Date.now();
       const detections = await ctx.queue.run(async () => {
-        const image = await decodeImage(input.bytes, ctx.decode);
+        // Only labels leave this route: decode just as many pixels as the detector uses (boxes mapped back anyway).
         const detector = await detectorFor(ctx, params.model.task);
-        return detector.detect(image, { threshold: params.threshold });
+        const decoded = await decodeForDetection(input.bytes, { maxSide: detectionDecodeSide(detector), limits: ctx.decode });
+        return scaleDetections(await detector.detect(decoded.image, { threshold: params.threshold }), decoded);
       });
       const endtime = Date.now();
       const container = buildFileContainer({
