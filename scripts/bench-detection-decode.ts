@@ -1,6 +1,7 @@
 /**
  * Times full decode vs decodeForDetection on face-api's six 1920 px sample photos, and JPEG -> face detections
- * end to end both ways, and compares the boxes (IoU of each full-decode face with its best reduced-decode match).
+ * end to end both ways (and, for picture answers that need the full image anyway, full decode + reduced decode +
+ * detection), and compares the boxes (IoU of each full-decode face with its best reduced-decode match).
  *   npx tsx scripts/bench-detection-decode.ts [runs=7] [maxSide ...]
  * Default maxSides: the default face detector's detectionDecodeSide.
  */
@@ -58,6 +59,12 @@ for (const photo of photos) {
       });
       add(`e2e ${side}`, ms);
       reduced[side] = d;
+      // Picture answers need the full image anyway: full decode + a second, reduced decode for detection.
+      add(`full+e2e ${side}`, (await time(async () => {
+        await decodeImage(photo.bytes);
+        const decoded = await decodeForDetection(photo.bytes, { maxSide: side });
+        return scaleDetections(await detector.detect(decoded.image), decoded);
+      }))[0]);
     }
   }
   const parts = Object.entries(t).map(([k, v]) => {
