@@ -5,7 +5,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
-import { decodeImage } from '../image/decode.ts';
+import { decodeForDetection, decodeImage, scaleDetections } from '../image/decode.ts';
+import { detectionDecodeSide } from '../detect/registry.ts';
 import { logger } from '../log.ts';
 import type { Detector } from '../detect/types.ts';
 import type { ImageSet } from './images.ts';
@@ -16,8 +17,12 @@ import { summarize, speedup, type LatencySummary } from './stats.ts';
 const log = logger('bench:latency');
 
 export interface Sample {
+  /** Decoding as the contender's JPEG path does it (ours: only as many pixels as detection needs). */
   readonly decodeMs: number;
+  /** From the full-resolution decoded RGB frame to detections. */
   readonly detectMs: number;
+  /** JPEG bytes to detections in the original pixels; absent = decodeMs + detectMs (the peers decode in full). */
+  readonly endToEndMs?: number;
   readonly detections: number;
 }
 
@@ -41,12 +46,17 @@ export function ourContender(id: string, label: string, detector: Detector): Con
         encoded = new Uint8Array(await readFile(file));
         bytes.set(file, encoded);
       }
-      const t0 = performance.now();
+      // RGB->det: the full-resolution frame, as a camera or a caller with pixels in memory hands it over.
       const image = await decodeImage(encoded);
-      const t1 = performance.now();
+      const t0 = performance.now();
       const detections = await detector.detect(image);
+      const t1 = performance.now();
+      // JPEG->det: what `raypack-edge detect` and the API's JSON answers do: decode only the pixels detection needs.
+      const reduced = await decodeForDetection(encoded, { maxSide: detectionDecodeSide(detector) });
       const t2 = performance.now();
-      return { decodeMs: t1 - t0, detectMs: t2 - t1, detections: detections.length };
+      scaleDetections(await detector.detect(reduced.image), reduced);
+      const t3 = performance.now();
+      return { decodeMs: t2 - t1, detectMs: t1 - t0, endToEndMs: t3 - t1, detections: detections.length };
     },
     close: () => detector.close(),
   };
@@ -111,7 +121,7 @@ export async function measureLatency(
         label: c.label,
         kind: c.kind,
         detect: summarize(list.map((s) => s.detectMs)),
-        total: summarize(list.map((s) => s.detectMs + s.decodeMs)),
+        total: summarize(list.map((s) => s.endToEndMs ?? s.detectMs + s.decodeMs)),
         decode: summarize(list.map((s) => s.decodeMs)),
         meanDetections: list.length === 0 ? 0 : list.reduce((sum, s) => sum + s.detections, 0) / list.length,
       };
