@@ -37,6 +37,8 @@ export interface PipelineResult {
   readonly framesReceived: number;
   readonly framesAnalysed: number;
   readonly framesDropped: number;
+  /** Frames whose analysis threw (neither analysed nor dropped; should be 0). */
+  readonly framesFailed: number;
   /** Why frames were dropped: replaced by a newer one, the shared queue full, or too old when their turn came. */
   readonly dropped: { readonly replaced: number; readonly queueFull: number; readonly stale: number };
   readonly analysedFps: number;
@@ -53,10 +55,10 @@ export interface PipelineResult {
   /** The untimed warm-up inference on a blank frame of the camera size, done before any camera starts (as the daemon does). */
   readonly warmupMs: number;
   /**
-   * The same counts without the first STEADY_AFTER_S seconds of the measured window (all frames above are still
-   * counted in the totals): drops that happen only while the cameras' first frames arrive together show here.
+   * Frames received and drops counted after the first STEADY_AFTER_S seconds of the measured window (they are
+   * also in the totals): tells drops at start-up (cold model, the cameras' first frames together) from steady ones.
    */
-  readonly steady: { readonly afterSeconds: number; readonly received: number; readonly analysed: number; readonly dropped: number };
+  readonly steady: { readonly afterSeconds: number; readonly received: number; readonly dropped: number };
 }
 
 /** Video inputs: the ASL clips from ../shared/data (people facing the camera), else loops of the sample photos. */
@@ -198,6 +200,7 @@ export async function runPipeline(detector: Detector, options: PipelineOptions):
     framesReceived: sum((s) => s.received),
     framesAnalysed: sum((s) => s.analysed),
     framesDropped: sum((s) => s.dropped),
+    framesFailed: sum((s) => s.failed),
     dropped: { replaced: sum((s) => s.droppedReplaced), queueFull: sum((s) => s.droppedQueueFull), stale: sum((s) => s.droppedStale) },
     analysedFps: sum((s) => s.analysed) / wall,
     offeredFps: cameras.length * fps,
@@ -210,7 +213,6 @@ export async function runPipeline(detector: Detector, options: PipelineOptions):
     steady: {
       afterSeconds: Math.min(STEADY_AFTER_S, options.seconds / 2),
       received: sum((s) => s.received) - atSteady.reduce((t, s) => t + s.received, 0),
-      analysed: sum((s) => s.analysed) - atSteady.reduce((t, s) => t + s.analysed, 0),
       dropped: sum((s) => s.dropped) - atSteady.reduce((t, s) => t + s.dropped, 0),
     },
   };

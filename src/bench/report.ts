@@ -42,11 +42,11 @@ export function pipelineLines(p: PipelineResult): string[] {
   return [
     '',
     `pipeline: ${p.cameras} camera(s) x ${p.fps} fps at ${p.size} (${p.source}), model ${p.detectorModel}, ${p.seconds} s`,
-    `  offered ${p.offeredFps.toFixed(1)} fps, analysed ${p.analysedFps.toFixed(2)} fps (${p.framesAnalysed} of ${p.framesReceived} frames; dropped ${p.framesDropped}: ${p.dropped.replaced} replaced by a newer frame, ${p.dropped.queueFull} queue full, ${p.dropped.stale} stale)`,
+    `  offered ${p.offeredFps.toFixed(1)} fps, analysed ${p.analysedFps.toFixed(2)} fps (${p.framesAnalysed} of ${p.framesReceived} frames; dropped ${p.framesDropped}: ${p.dropped.replaced} replaced by a newer frame, ${p.dropped.queueFull} queue full, ${p.dropped.stale} stale${p.framesFailed > 0 ? `; ${p.framesFailed} failed` : ''})`,
     `  detect median ${ms(p.detect.median)} ms, p95 ${ms(p.detect.p95)} ms; frame age at result median ${ms(p.frameAge.median)} ms, p95 ${ms(p.frameAge.p95)} ms`,
     `  CPU share of the machine: ${p.cpuSharePercent.total.toFixed(0)}% (node ${p.cpuSharePercent.node.toFixed(0)}%, ffmpeg ${p.cpuSharePercent.ffmpeg.toFixed(0)}%); RSS max ${p.rssMiB.max.toFixed(0)} MiB, end ${p.rssMiB.end.toFixed(0)} MiB`,
     `  memory: RSS ${p.rssMiB.afterWarmup.toFixed(0)} MiB with the model warm before the cameras (warm-up inference ${ms(p.warmupMs)} ms); at the end V8 heap ${p.rssMiB.heap.toFixed(0)} MiB, external buffers ${p.rssMiB.external.toFixed(0)} MiB`,
-    `  steady state (after the first ${p.steady.afterSeconds} s, part of the totals above): ${p.steady.analysed} of ${p.steady.received} frames analysed, ${p.steady.dropped} dropped`,
+    `  after the first ${p.steady.afterSeconds} s (included in the totals above): ${p.steady.received} frames received, ${p.steady.dropped} dropped`,
   ];
 }
 
