@@ -142,7 +142,7 @@ export async function runPipeline(detector: Detector, options: PipelineOptions):
     const child = spawn('ffmpeg', cameraArgs(source, fps, width, height), { stdio: ['ignore', 'pipe', 'pipe'] });
     const camera: Camera = { name: `cam${index + 1}`, process: child, delivered: 0, lastCpu: 0 };
     // The daemon's own splitter (each byte copied once into the frame's buffer). The former Buffer.concat per
-    // 64 KiB pipe chunk re-copied the growing partial frame on every chunk: ~40 MB of memcpy and garbage per frame.
+    // 64 KiB pipe chunk re-copied the growing partial frame on every chunk: ~60 MB of memcpy and garbage per 1280x720 frame.
     const splitter = new FrameSplitter(frameBytes, (data) => {
       camera.delivered += 1;
       if (measuring) scheduler.submit(camera.name, { time: Date.now(), image: { data, width, height } });
