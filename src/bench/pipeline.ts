@@ -116,6 +116,8 @@ export async function runPipeline(detector: Detector, options: PipelineOptions):
   const ageMs: number[] = [];
   let measuring = false;
   let stopping = false;
+  /** Cameras whose ffmpeg ended before the bench stopped it: their figures (frames, CPU) would be wrong. */
+  const exitedEarly: string[] = [];
   // The daemon's own scheduling: one shared bounded inference queue, latest frame wins per camera.
   const queue = new InferenceQueue({ concurrency: 1, capacity: options.cameras });
   const scheduler = new FrameScheduler<Frame>({
@@ -151,7 +153,9 @@ export async function runPipeline(detector: Detector, options: PipelineOptions):
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-2000)));
     child.on('exit', (code, signal) => {
-      if (!stopping) log.warn('camera ffmpeg exited early', { camera: camera.name, code, signal, stderr: redactUrl(stderr.trim()) });
+      if (stopping) return;
+      exitedEarly.push(camera.name);
+      log.warn('camera ffmpeg exited early', { camera: camera.name, code, signal, stderr: redactUrl(stderr.trim()) });
     });
     cameras.push(camera);
   }
@@ -163,7 +167,7 @@ export async function runPipeline(detector: Detector, options: PipelineOptions):
   let atSteady: SchedulerStats[] = [];
   try {
     // Count only the measured window: frames, CPU and memory from when every camera delivers frames.
-    await waitFor(() => cameras.every((c) => c.delivered > 0), 15_000);
+    await waitFor(() => cameras.every((c) => c.delivered > 0), 15_000, 'the simulated cameras delivered no frame in time (is ffmpeg installed?)');
     for (const c of cameras) c.lastCpu = processCpuSeconds(c.process.pid);
     const cpuStart = process.cpuUsage();
     const started = performance.now();
@@ -176,8 +180,11 @@ export async function runPipeline(detector: Detector, options: PipelineOptions):
     await new Promise((resolve) => setTimeout(resolve, (options.seconds - steadySeconds) * 1000));
     measuring = false;
     // Let the frame being analysed finish; waiting frames are not counted as analysed.
-    await waitFor(() => queue.stats().running === 0 && queue.stats().waiting === 0, 30_000);
+    await waitFor(() => queue.stats().running === 0 && queue.stats().waiting === 0, 30_000, 'the last frames were not analysed within 30 s');
     clearInterval(rssTimer);
+    if (exitedEarly.length > 0) {
+      throw new Error(`camera ffmpeg exited during the measurement (${exitedEarly.join(', ')}): no figures reported`);
+    }
     wall = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuStart);
     nodeCpu = (cpu.user + cpu.system) / 1e6;
@@ -218,10 +225,10 @@ export async function runPipeline(detector: Detector, options: PipelineOptions):
   };
 }
 
-async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
+async function waitFor(condition: () => boolean, timeoutMs: number, failure: string): Promise<void> {
   const until = performance.now() + timeoutMs;
   while (!condition()) {
-    if (performance.now() > until) throw new Error('the simulated cameras delivered no frame in time (is ffmpeg installed?)');
+    if (performance.now() > until) throw new Error(failure);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
