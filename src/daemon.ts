@@ -235,7 +235,7 @@ export class Daemon {
   private detector(task: Task): Promise<Detector> {
     let promise = this.detectorPromises.get(task);
     if (!promise) {
-      promise = loadDetector(task, { threads: this.config.inference.threads });
+      promise = loadDetector(task, { threads: this.config.inference.threads || undefined });
       // A failed load is retried on the next request rather than cached forever.
       promise.catch(() => this.detectorPromises.delete(task));
       this.detectorPromises.set(task, promise);

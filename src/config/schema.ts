@@ -278,7 +278,7 @@ export const CONFIG_SCHEMA = {
       default: {},
       description: 'The inference queue shared by all cameras and the HTTP API.',
       properties: {
-        threads: { type: 'integer', minimum: 1, maximum: 64, default: 1, description: 'ONNX Runtime intra-op threads per model.' },
+        threads: { type: 'integer', minimum: 0, maximum: 64, default: 0, description: 'ONNX Runtime intra-op threads per model; 0 = one per core. With a single inference at a time (concurrency 1) all cores serve it: 4 cameras at 5 fps, 1280x720, dropped 10-16% of frames with 1 thread and none with 2 on a 2-core machine (docs/BENCHMARKS.md).' },
         concurrency: { type: 'integer', minimum: 1, maximum: 16, default: 1, description: 'Inference jobs run at once.' },
         queue_size: { type: 'integer', minimum: 0, maximum: 1000, default: 4, description: 'Jobs waiting at most; more are refused (camera frames dropped and counted).' },
       },
