@@ -7,7 +7,7 @@ import type { Logger } from '../log.ts';
 import type { UrlFetcher } from '../net/fetch-url.ts';
 import type { InferenceQueue } from '../pipeline/inference-queue.ts';
 import type { ApiGuard } from './auth.ts';
-import type { FormLimits } from './form.ts';
+import { readForm, type Form, type FormLimits } from './form.ts';
 
 export interface RouteContext {
   readonly guard: ApiGuard;
@@ -21,6 +21,19 @@ export interface RouteContext {
   /** API requests admitted at once (reading, fetching, queued or running); more get 503. Bounds upload memory. */
   readonly maxInFlight: number;
   readonly inFlight: { count: number };
+}
+
+/**
+ * The request's form, read only by an authenticated client: a key in the form is checked as soon as its field
+ * arrives (before the upload that follows it is read) unless a header key was already accepted in onRequest, and
+ * a request that carried no key at all is refused before anything else is done with the form.
+ */
+export async function readAuthenticatedForm(request: FastifyRequest, ctx: RouteContext): Promise<Form> {
+  const form = await readForm(request, ctx.form, (key) => {
+    if (!request.apiKey) ctx.guard.accept(request, key);
+  });
+  ctx.guard.requireAuthenticated(request, form.fields.apikey);
+  return form;
 }
 
 /** The detector for `task`; a detector that cannot be loaded is a 503, not a 500 with internals. */

@@ -5,8 +5,7 @@ import { detectionDecodeSide } from '../../detect/registry.ts';
 import type { Detection, Detector, RgbImage } from '../../detect/types.ts';
 import { renderFaces } from '../../image/anonymize.ts';
 import { buildFaceResult, faceBoxes, type FaceBox } from '../../raypack/wire.ts';
-import { detectorFor, admissionHook, type RouteContext } from '../context.ts';
-import { readForm } from '../form.ts';
+import { admissionHook, detectorFor, readAuthenticatedForm, type RouteContext } from '../context.ts';
 import { imageInput } from '../image-input.ts';
 import { RENDER_BY_FACEMODE, parseFaceParams } from '../params.ts';
 import { ERROR_RESPONSES, FACE_RESULT_SCHEMA } from '../schemas.ts';
@@ -31,10 +30,7 @@ export function registerFaceRoute(app: FastifyInstance, ctx: RouteContext): void
       onRequest: [ctx.guard.onRequest, admissionHook(ctx)],
     },
     async (request, reply) => {
-      const form = await readForm(request, ctx.form, (key) => {
-        if (!request.apiKey) ctx.guard.accept(request, key);
-      });
-      ctx.guard.requireAuthenticated(request, form.fields.apikey);
+      const form = await readAuthenticatedForm(request, ctx);
       const params = parseFaceParams(form.fields);
       const input = await imageInput(form, params.imageUrl, ctx.fetcher, 'imagef');
       const wantsJson = params.mode === 'json' || params.facemode === 'jsonimage';

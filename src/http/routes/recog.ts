@@ -3,8 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { decodeForDetection, scaleDetections } from '../../image/decode.ts';
 import { detectionDecodeSide } from '../../detect/registry.ts';
 import { buildFileContainer, recogTags } from '../../raypack/wire.ts';
-import { detectorFor, admissionHook, type RouteContext } from '../context.ts';
-import { readForm } from '../form.ts';
+import { admissionHook, detectorFor, readAuthenticatedForm, type RouteContext } from '../context.ts';
 import { imageInput } from '../image-input.ts';
 import { parseRecogParams } from '../params.ts';
 import { ERROR_RESPONSES, FILECONTAINER_SCHEMA } from '../schemas.ts';
@@ -21,10 +20,7 @@ export function registerRecogRoute(app: FastifyInstance, ctx: RouteContext): voi
       onRequest: [ctx.guard.onRequest, admissionHook(ctx)],
     },
     async (request, reply) => {
-      const form = await readForm(request, ctx.form, (key) => {
-        if (!request.apiKey) ctx.guard.accept(request, key);
-      });
-      ctx.guard.requireAuthenticated(request, form.fields.apikey);
+      const form = await readAuthenticatedForm(request, ctx);
       const params = parseRecogParams(form.fields);
       const input = await imageInput(form, params.imageUrl, ctx.fetcher, 'file');
 
