@@ -1,5 +1,5 @@
 /** `raypack-edge bench` options: parsed and checked here, so the command module only wires things. */
-import { parseArgs } from 'node:util';
+import { parseCommandArgs, wholeNumberOption } from '../cli-args.ts';
 import { RaypackError } from '../errors.ts';
 
 export type Part = 'face' | 'objects' | 'pipeline' | 'tuning';
@@ -42,39 +42,31 @@ export const BENCH_USAGE = `usage: raypack-edge bench [options]
 `;
 
 function positiveInt(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new RaypackError('bad_parameter', `--${name} must be a whole number >= 0, not '${value}'`);
-  return n;
+  return wholeNumberOption(name, value, 0) ?? fallback;
 }
 
 export function parseBenchArgs(argv: readonly string[]): BenchOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: false,
-      options: {
-        only: { type: 'string', multiple: true },
-        quick: { type: 'boolean' },
-        iterations: { type: 'string' },
-        warmup: { type: 'string' },
-        samples: { type: 'string' },
-        shared: { type: 'string' },
-        models: { type: 'string' },
-        'no-peers': { type: 'boolean' },
-        'no-int8': { type: 'boolean' },
-        threads: { type: 'string' },
-        json: { type: 'string' },
-        cameras: { type: 'string' },
-        fps: { type: 'string' },
-        size: { type: 'string' },
-        seconds: { type: 'string' },
-      },
-    });
-  } catch (error) {
-    throw new RaypackError('bad_parameter', error instanceof Error ? error.message : String(error));
-  }
+  const parsed = parseCommandArgs({
+    args: [...argv],
+    allowPositionals: false,
+    options: {
+      only: { type: 'string', multiple: true },
+      quick: { type: 'boolean' },
+      iterations: { type: 'string' },
+      warmup: { type: 'string' },
+      samples: { type: 'string' },
+      shared: { type: 'string' },
+      models: { type: 'string' },
+      'no-peers': { type: 'boolean' },
+      'no-int8': { type: 'boolean' },
+      threads: { type: 'string' },
+      json: { type: 'string' },
+      cameras: { type: 'string' },
+      fps: { type: 'string' },
+      size: { type: 'string' },
+      seconds: { type: 'string' },
+    },
+  });
   const v = parsed.values;
   const parts = (v.only ?? ['face,objects,pipeline']).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
   for (const part of parts) {

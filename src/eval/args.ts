@@ -1,5 +1,5 @@
 /** Argument parsing for `raypack-edge eval`, kept pure so it is tested without running anything. */
-import { parseArgs } from 'node:util';
+import { parseCommandArgs, wholeNumberOption } from '../cli-args.ts';
 import { RaypackError } from '../errors.ts';
 
 export const EVAL_USAGE = `usage: raypack-edge eval [--task face|objects|all] [--model ID[,ID...]] [--reference]
@@ -34,13 +34,6 @@ export interface EvalArgs {
   readonly markdown: boolean;
 }
 
-function positiveInt(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new RaypackError('bad_parameter', `--${name} must be a positive integer, not '${value}'`);
-  return n;
-}
-
 /** `key=value` with value typed as number or boolean when it reads as one. */
 export function parseOption(text: string): [string, string | number | boolean] {
   const eq = text.indexOf('=');
@@ -53,27 +46,22 @@ export function parseOption(text: string): [string, string | number | boolean] {
 }
 
 export function parseEvalArgs(argv: readonly string[]): EvalArgs {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: false,
-      options: {
-        help: { type: 'boolean', short: 'h' },
-        task: { type: 'string' },
-        model: { type: 'string', multiple: true },
-        reference: { type: 'boolean' },
-        option: { type: 'string', multiple: true },
-        data: { type: 'string' },
-        limit: { type: 'string' },
-        json: { type: 'string' },
-        threads: { type: 'string' },
-        markdown: { type: 'boolean' },
-      },
-    });
-  } catch (error) {
-    throw new RaypackError('bad_parameter', (error as Error).message);
-  }
+  const parsed = parseCommandArgs({
+    args: [...argv],
+    allowPositionals: false,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      task: { type: 'string' },
+      model: { type: 'string', multiple: true },
+      reference: { type: 'boolean' },
+      option: { type: 'string', multiple: true },
+      data: { type: 'string' },
+      limit: { type: 'string' },
+      json: { type: 'string' },
+      threads: { type: 'string' },
+      markdown: { type: 'boolean' },
+    },
+  });
   const v = parsed.values;
   const task = (v.task ?? 'all') as TaskChoice;
   if (!['face', 'objects', 'all'].includes(task)) throw new RaypackError('bad_parameter', `--task must be face, objects or all, not '${v.task}'`);
@@ -85,9 +73,9 @@ export function parseEvalArgs(argv: readonly string[]): EvalArgs {
     reference: v.reference ?? false,
     options: Object.fromEntries((v.option ?? []).map(parseOption)),
     dataDir: v.data,
-    limit: positiveInt('limit', v.limit),
+    limit: wholeNumberOption('limit', v.limit, 1),
     jsonFile: v.json,
-    threads: positiveInt('threads', v.threads) ?? 2,
+    threads: wholeNumberOption('threads', v.threads, 1) ?? 2,
     markdown: v.markdown ?? false,
   };
 }
