@@ -3,9 +3,9 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { codeOf } from '../helpers/errors.ts';
 import { decodeForDetection, decodeImage, scaleBox, scaleDetections } from '../../src/image/decode.ts';
 import { decodeSideFor, detectionDecodeSide, loadDetector } from '../../src/detect/registry.ts';
-import { RaypackError } from '../../src/errors.ts';
 import type { Detection, Detector } from '../../src/detect/types.ts';
 
 const require = createRequire(import.meta.url);
@@ -13,15 +13,6 @@ const SAMPLES = join(dirname(require.resolve('@vladmandic/face-api/package.json'
 const sample = (i: number): Buffer => readFileSync(join(SAMPLES, `sample${i}.jpg`));
 const photo = sample(1);
 
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(RaypackError);
-    return (error as RaypackError).code;
-  }
-  throw new Error('expected a RaypackError');
-}
 
 function iou(a: Detection['box'], b: Detection['box']): number {
   const ix = Math.max(0, Math.min(a[0] + a[2], b[0] + b[2]) - Math.max(a[0], b[0]));

@@ -3,22 +3,13 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { codeOf } from '../helpers/errors.ts';
 import { decodeImage, sniffImageFormat } from '../../src/image/decode.ts';
-import { RaypackError } from '../../src/errors.ts';
 
 const require = createRequire(import.meta.url);
 const SAMPLES = join(dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo');
 const photo = readFileSync(join(SAMPLES, 'sample1.jpg'));
 
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(RaypackError);
-    return (error as RaypackError).code;
-  }
-  throw new Error('expected a RaypackError');
-}
 
 /** A PNG whose IHDR claims the given size; the pixel data is a tiny, valid-looking but short IDAT. */
 function pngClaiming(width: number, height: number): Buffer {
