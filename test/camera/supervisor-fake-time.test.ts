@@ -3,12 +3,12 @@
  * anything: the watchdog fires exactly at the stall timeout, restarts wait 1 s, 2 s, 4 s... capped, and nothing
  * happens a millisecond early.
  */
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFfmpegArgs } from '../../src/camera/ffmpeg-args.ts';
 import { CameraSource, type Clock } from '../../src/camera/supervisor.ts';
 import { logger } from '../../src/log.ts';
 import { childProcesses, waitFor } from '../helpers/processes.ts';
+import { SilentCamera } from '../helpers/silent-camera.ts';
 
 class FakeClock implements Clock {
   private time = 1_000_000;
@@ -43,20 +43,15 @@ class FakeClock implements Clock {
 }
 
 describe('CameraSource with fake time', () => {
-  let silent: Server;
-  const sockets: Socket[] = [];
+  let silent: SilentCamera;
   beforeAll(async () => {
-    silent = createServer((s) => sockets.push(s));
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    silent = await new SilentCamera().start();
   });
-  afterAll(async () => {
-    sockets.forEach((s) => s.destroy());
-    await new Promise<void>((resolve) => silent.close(() => resolve()));
-  });
+  afterAll(() => silent.stop());
 
   it('kills at the stall timeout and restarts after 1, 2, 4, 4 s', async () => {
     const clock = new FakeClock();
-    const url = `rtsp://127.0.0.1:${(silent.address() as AddressInfo).port}/live`;
+    const url = `rtsp://127.0.0.1:${silent.port}/live`;
     const cam = new CameraSource({
       id: 'fake',
       ffmpegPath: 'ffmpeg',

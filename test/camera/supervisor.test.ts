@@ -3,12 +3,12 @@
  * frames arrive at the analysis size and rate; a killed-and-restarted server → frames resume; a paused
  * (SIGSTOPped) server → the watchdog SIGKILLs ffmpeg; a wrong URL and a camera that never answers → clear errors.
  */
-import { createServer, type Server, type Socket, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFfmpegArgs } from '../../src/camera/ffmpeg-args.ts';
 import { CameraSource, type CameraState } from '../../src/camera/supervisor.ts';
 import { logger, setLogSink } from '../../src/log.ts';
 import { childProcesses, waitFor } from '../helpers/processes.ts';
+import { SilentCamera } from '../helpers/silent-camera.ts';
 import { RtspServer, rtspServerAvailable } from '../helpers/rtsp.ts';
 
 const logs: string[] = [];
@@ -83,17 +83,11 @@ describe.skipIf(!rtspServerAvailable())('CameraSource with a real RTSP server', 
 });
 
 describe('CameraSource failures', () => {
-  let silent: Server;
-  const sockets: Socket[] = [];
+  let silent: SilentCamera;
   beforeAll(async () => {
-    // A "camera" that accepts TCP and then never says a word.
-    silent = createServer((s) => sockets.push(s));
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    silent = await new SilentCamera().start();
   });
-  afterAll(async () => {
-    sockets.forEach((s) => s.destroy());
-    await new Promise<void>((resolve) => silent.close(() => resolve()));
-  });
+  afterAll(() => silent.stop());
 
   it('reports a wrong URL clearly, backs off with doubling delays and keeps credentials out of errors and logs', async () => {
     const cam = source('wrong', 'rtsp://admin:hunter22@127.0.0.1:1/nothing');
@@ -113,7 +107,7 @@ describe('CameraSource failures', () => {
   }, 30_000);
 
   it('restarts a camera that never answers (socket open, no data)', async () => {
-    const port = (silent.address() as AddressInfo).port;
+    const port = silent.port;
     const cam = source('silent', `rtsp://127.0.0.1:${port}/live`, 1500, { timeoutSeconds: 30 });
     cam.start();
     try {
