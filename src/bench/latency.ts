@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { decodeForDetection, decodeImage, scaleDetections } from '../image/decode.ts';
 import { detectionDecodeSide } from '../detect/registry.ts';
 import { logger } from '../log.ts';
-import type { Detector } from '../detect/types.ts';
+import type { Detector, RgbImage } from '../detect/types.ts';
 import type { ImageSet } from './images.ts';
 import type { PeerClient } from './peers/client.ts';
 import type { PeerId } from './peers/protocol.ts';
@@ -35,19 +35,20 @@ export interface Contender {
 }
 
 export function ourContender(id: string, label: string, detector: Detector): Contender {
-  const bytes = new Map<string, Uint8Array>();
+  // Each photo is read and fully decoded once: the RGB->det figure starts from pixels in memory.
+  const inputs = new Map<string, { encoded: Uint8Array; image: RgbImage }>();
   return {
     id,
     label,
     kind: 'ours',
     async run(file) {
-      let encoded = bytes.get(file);
-      if (!encoded) {
-        encoded = new Uint8Array(await readFile(file));
-        bytes.set(file, encoded);
+      let input = inputs.get(file);
+      if (!input) {
+        const encoded = new Uint8Array(await readFile(file));
+        input = { encoded, image: await decodeImage(encoded) };
+        inputs.set(file, input);
       }
-      // RGB->det: the full-resolution frame, as a camera or a caller with pixels in memory hands it over.
-      const image = await decodeImage(encoded);
+      const { encoded, image } = input;
       const t0 = performance.now();
       const detections = await detector.detect(image);
       const t1 = performance.now();
