@@ -34,9 +34,6 @@ export interface DetectorSettings {
   readonly variant: ModelVariant;
 }
 
-/** @deprecated name kept for importers; see DetectorSettings. */
-export type TaskDefaults = DetectorSettings;
-
 const NO_TILES: TilingOptions = { tiles: 0, overlap: 0.25, minImageToInput: 1.5 };
 
 /** Per-task defaults (see docs/DETECTION.md for the measurements behind them). */
