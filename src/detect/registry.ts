@@ -15,9 +15,6 @@ import type { DetectOptions, Detection, Detector, RgbImage, Task } from './types
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { MODELS_DIR } from './manifest.ts';
-import { logger } from '../log.ts';
-
-const log = logger('detect');
 
 /** The model each task uses unless told otherwise. `food` runs the objects model and keeps COCO's food classes. */
 export const DEFAULT_MODELS: Readonly<Record<Task, string>> = {
@@ -173,13 +170,12 @@ export async function loadDetector(task: Task, options: LoadOptions = {}): Promi
   const manifest = manifestFor(task, options.modelId ?? options.model);
   const decode = await decoderFor(manifest.decoder);
   const settings = settingsFor(task, manifest.id, options);
-  let variant = settings.variant;
-  if (variant !== 'fp32' && options.variant === undefined && !existsSync(variantPath(manifest.id, variant))) {
-    // A preferred (not requested) quantized copy that was not built: the float model does the same job, slower.
-    log.warn('quantized model not built, using the float model', { model: manifest.id, variant, missing: variantPath(manifest.id, variant) });
-    variant = 'fp32';
+  const variant = settings.variant;
+  const file = variantPath(manifest.id, variant);
+  if (variant === 'int8' && !existsSync(file)) {
+    throw new RaypackError('model_unavailable', `${file} is not built: run \`npx tsx scripts/quantize.ts ${manifest.id}\``);
   }
-  const session = await createSession(variantPath(manifest.id, variant), { threads: options.threads, executionProviders: options.executionProviders });
+  const session = await createSession(file, { threads: options.threads, executionProviders: options.executionProviders });
   const modelId = variant === 'fp32' ? manifest.id : `${manifest.id}.${variant}`;
   return new OnnxDetector(task, manifest, modelId, session, decode, { ...settings, variant });
 }
