@@ -48,8 +48,11 @@ describe('raypack-edge bench --quick', () => {
       for (const c of result.contenders) {
         expect(c.detect.n).toBeGreaterThanOrEqual(1);
         expect(c.detect.median).toBeGreaterThan(0);
-        // JPEG decode is part of the total, so the total can never be below the RGB-only figure.
-        expect(c.total.median).toBeGreaterThanOrEqual(c.detect.median);
+        // JPEG decode is part of every total. The peers detect on the fully decoded frame, so their total can never be
+        // below their RGB-only figure; ours detect on the reduced decode (decodeForDetection), which can be faster
+        // than detecting on the full frame, but never faster than that decode alone.
+        expect(c.total.median).toBeGreaterThanOrEqual(c.decode.median);
+        if (c.kind === 'peer') expect(c.total.median).toBeGreaterThanOrEqual(c.detect.median);
       }
       expect(result.ratios.length).toBeGreaterThan(0);
     }
