@@ -22,7 +22,7 @@ interface Summary {
 }
 interface Report {
   machineLine: string;
-  latency: { task: string; contenders: { id: string; kind: string; detect: Summary; total: Summary }[]; ratios: { peer: string; ours: string; detect: number }[] }[];
+  latency: { task: string; contenders: { id: string; kind: string; detect: Summary; total: Summary; decode: Summary }[]; ratios: { peer: string; ours: string; detect: number }[] }[];
   pipeline: { cameras: number; framesReceived: number; framesAnalysed: number; cpuSharePercent: { total: number }; rssMiB: { max: number } };
 }
 
