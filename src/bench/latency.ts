@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { decodeForDetection, decodeImage, scaleDetections } from '../image/decode.ts';
-import { detectionDecodeSide } from '../detect/registry.ts';
+import { detectionDecodeOptions } from '../detect/registry.ts';
 import { logger } from '../log.ts';
 import type { Detector, RgbImage } from '../detect/types.ts';
 import type { ImageSet } from './images.ts';
@@ -53,7 +53,7 @@ export function ourContender(id: string, label: string, detector: Detector): Con
       const detections = await detector.detect(image);
       const t1 = performance.now();
       // JPEG->det: what `raypack-edge detect` and the API's JSON answers do: decode only the pixels detection needs.
-      const reduced = await decodeForDetection(encoded, { maxSide: detectionDecodeSide(detector) });
+      const reduced = await decodeForDetection(encoded, detectionDecodeOptions(detector));
       const t2 = performance.now();
       scaleDetections(await detector.detect(reduced.image), reduced);
       const t3 = performance.now();

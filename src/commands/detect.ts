@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { RaypackError, isRaypackError } from '../errors.ts';
 import { decodeForDetection, scaleDetections } from '../image/decode.ts';
-import { detectionDecodeSide, loadDetector } from '../detect/registry.ts';
+import { detectionDecodeOptions, loadDetector } from '../detect/registry.ts';
 import type { Detection, Detector, Task } from '../detect/types.ts';
 
 const USAGE = `usage: raypack-edge detect [options] <image files or directories>
@@ -110,7 +110,7 @@ async function detectFile(detector: Detector, file: string, threshold: number | 
       throw new RaypackError(code, error.code === 'ENOENT' ? 'no such file' : `cannot read the file (${error.code ?? error.message})`);
     });
     // Decode only as large as the detector needs (JPEG shrink-on-load), then map the boxes to the original pixels.
-    const decoded = await decodeForDetection(bytes, { maxSide: detectionDecodeSide(detector) });
+    const decoded = await decodeForDetection(bytes, detectionDecodeOptions(detector));
     const detections = scaleDetections(await detector.detect(decoded.image, { threshold }), decoded);
     return { file, width: decoded.originalWidth, height: decoded.originalHeight, detections };
   } catch (error) {

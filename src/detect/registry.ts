@@ -8,7 +8,7 @@ import { COCO_EN, FOOD_CLASS_IDS } from './labels.ts';
 import { onnxPath, readManifest, type DecoderKind, type ModelManifest } from './manifest.ts';
 import { createSession, type ModelSession } from './onnx-session.ts';
 import { nms, type NmsMode } from './nms.ts';
-import { preprocess, toImageSpace } from './preprocess.ts';
+import { planResize, preprocess, toImageSpace } from './preprocess.ts';
 import { planRegions, touchesInnerEdge, type TilingOptions } from './tiling.ts';
 import type { Candidate, DecodeFn } from './decoders/common.ts';
 import type { DetectOptions, Detection, Detector, RgbImage, Task } from './types.ts';
@@ -165,6 +165,15 @@ export function detectionDecodeSide(detector: Detector): number | undefined {
   return detector.preferredDecodeSide;
 }
 
+/**
+ * decodeForDetection options for `detector`: decode straight to the size its whole-image pass feeds the model when
+ * it has one (one resample, and the detector's own resize becomes a no-op), else to its preferred long side.
+ */
+export function detectionDecodeOptions(detector: Detector): { maxSide?: number; exactSize?: (width: number, height: number) => { width: number; height: number } | undefined } {
+  const exactSize = detector.decodeSizeFor?.bind(detector);
+  return { maxSide: detector.preferredDecodeSide, ...(exactSize ? { exactSize } : {}) };
+}
+
 export async function loadDetector(task: Task, options: LoadOptions = {}): Promise<Detector> {
   checkOptions(options as Record<string, unknown>);
   const manifest = manifestFor(task, options.modelId ?? options.model);
@@ -200,6 +209,14 @@ class OnnxDetector implements Detector {
     this.defaultThreshold = manifest.defaultThreshold;
     this.dims = [1, 3, manifest.input.height, manifest.input.width];
     this.preferredDecodeSide = decodeSideFor(Math.max(manifest.input.width, manifest.input.height), settings.tiling);
+  }
+
+  decodeSizeFor(width: number, height: number): { width: number; height: number } | undefined {
+    const { input } = this.manifest;
+    const regions = planRegions(width, height, Math.max(input.width, input.height), this.settings.tiling);
+    if (regions.length !== 1) return undefined;
+    const plan = planResize(regions[0], input);
+    return { width: plan.resizedWidth, height: plan.resizedHeight };
   }
 
   async detect(image: RgbImage, options: DetectOptions = {}): Promise<Detection[]> {

@@ -36,6 +36,12 @@ export interface Detector {
    * shrinks them anyway); undefined = use the full resolution. See detectionDecodeSide in registry.ts.
    */
   readonly preferredDecodeSide?: number;
+  /**
+   * The exact size the detector resizes an image of width x height to when it runs one whole-image pass (its model
+   * input for a stretch model, the fitted size for a letterbox one); undefined when it tiles such an image. A JPEG
+   * decoded straight to this size is resampled once instead of twice. See detectionDecodeOptions in registry.ts.
+   */
+  decodeSizeFor?(width: number, height: number): { width: number; height: number } | undefined;
   detect(image: RgbImage, options?: DetectOptions): Promise<Detection[]>;
   close(): Promise<void>;
 }

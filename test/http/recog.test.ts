@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COCO_DE, COCO_EN, FOOD_CLASS_IDS } from '../../src/detect/labels.ts';
 import type { Task } from '../../src/detect/types.ts';
-import { detectionDecodeSide } from '../../src/detect/registry.ts';
+import { detectionDecodeOptions } from '../../src/detect/registry.ts';
 import { decodeForDetection } from '../../src/image/decode.ts';
 import { DATA, KEY, closeDetectors, postForm, realDetectors, testServer } from './helpers.ts';
 
@@ -53,7 +53,7 @@ interface Container {
  */
 async function expectedTags(bytes: Buffer, task: Task, threshold: number, lang: 'de' | 'en'): Promise<{ name: string; value: string }[]> {
   const detector = await realDetectors(task);
-  const decoded = await decodeForDetection(bytes, { maxSide: detectionDecodeSide(detector) });
+  const decoded = await decodeForDetection(bytes, detectionDecodeOptions(detector));
   const detections = await detector.detect(decoded.image, { threshold });
   const best = new Map<number, number>();
   for (const d of detections) if (d.score >= threshold) best.set(d.classId!, Math.max(best.get(d.classId!) ?? 0, d.score));

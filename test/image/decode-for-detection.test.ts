@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codeOf } from '../helpers/errors.ts';
 import { decodeForDetection, decodeImage, scaleBox, scaleDetections } from '../../src/image/decode.ts';
-import { decodeSideFor, detectionDecodeSide, loadDetector } from '../../src/detect/registry.ts';
+import { decodeSideFor, detectionDecodeOptions, detectionDecodeSide, loadDetector } from '../../src/detect/registry.ts';
 import type { Detection, Detector } from '../../src/detect/types.ts';
 
 const require = createRequire(import.meta.url);
@@ -70,6 +70,28 @@ describe('decodeForDetection', () => {
     }
   });
 
+  it('decodes straight to an exact size when asked (aspect not kept), with per-axis scales back', async () => {
+    const full = await decodeImage(photo);
+    const decoded = await decodeForDetection(photo, { maxSide: 520, exactSize: () => ({ width: 416, height: 416 }) });
+    expect([decoded.image.width, decoded.image.height]).toEqual([416, 416]);
+    expect(decoded.scaleX).toBeCloseTo(full.width / 416, 6);
+    expect(decoded.scaleY).toBeCloseTo(full.height / 416, 6);
+    // Same picture as the detector's own linear stretch of the full decode.
+    const reference = await sharp(full.data, { raw: { width: full.width, height: full.height, channels: 3 } })
+      .resize(416, 416, { fit: 'fill', kernel: 'linear' })
+      .raw()
+      .toBuffer();
+    let diff = 0;
+    for (let i = 0; i < reference.length; i++) diff += Math.abs(reference[i] - decoded.image.data[i]);
+    expect(diff / reference.length).toBeLessThan(4);
+    // exactSize returning undefined falls back to maxSide; the original size itself means a full decode.
+    const fallback = await decodeForDetection(photo, { maxSide: 520, exactSize: () => undefined });
+    expect(Math.max(fallback.image.width, fallback.image.height)).toBe(520);
+    const same = await decodeForDetection(photo, { exactSize: (w, h) => ({ width: w, height: h }) });
+    expect([same.image.width, same.image.height, same.scaleX, same.scaleY]).toEqual([full.width, full.height, 1, 1]);
+    expect(await codeOf(decodeForDetection(photo, { exactSize: () => ({ width: 0, height: 10 }) }))).toBe('bad_parameter');
+  });
+
   it('applies the same checks and codes as decodeImage', async () => {
     expect(await codeOf(decodeForDetection(new Uint8Array(0), { maxSide: 640 }))).toBe('undecodable_image');
     expect(await codeOf(decodeForDetection(Buffer.from('GIF89a not ours'), { maxSide: 640 }))).toBe('unsupported_media_type');
@@ -84,6 +106,43 @@ describe('decodeForDetection', () => {
     expect(scaleDetections([d], { scaleX: 1.5, scaleY: 1.5 })).toEqual([{ label: 'face', score: 0.9, box: [1.5, 3, 4.5, 6] }]);
     expect(scaleDetections([d], { scaleX: 1, scaleY: 1 })).toEqual([d]);
   });
+});
+
+describe('objects detector (stretch to 416x416) on the exact-size decode', () => {
+  it('decodes uploads to the model input and finds what it finds on the full frame', async () => {
+    const detector = await loadDetector('objects');
+    try {
+      let total = 0;
+      for (let i = 1; i <= 6; i++) {
+        const bytes = sample(i);
+        const full = await detector.detect(await decodeImage(bytes));
+        const decoded = await decodeForDetection(bytes, detectionDecodeOptions(detector));
+        expect([decoded.image.width, decoded.image.height]).toEqual([416, 416]);
+        const reduced = scaleDetections(await detector.detect(decoded.image), decoded);
+        // Each confident object of the full-frame pass is found again in the same place.
+        for (const f of full.filter((d) => d.score >= 0.5)) {
+          const best = Math.max(0, ...reduced.filter((r) => r.label === f.label).map((r) => iou(f.box, r.box)));
+          expect(best, `sample${i}.jpg ${f.label} at ${f.box.map(Math.round).join(',')}`).toBeGreaterThan(0.85);
+          total++;
+        }
+      }
+      expect(total).toBeGreaterThanOrEqual(6);
+    } finally {
+      await detector.close();
+    }
+  }, 120_000);
+
+  it('has no exact size when it tiles the image: the long-side decode applies', async () => {
+    const detector = await loadDetector('objects', { tiles: 2, minImageToInput: 1.5 });
+    try {
+      expect(detector.decodeSizeFor?.(1920, 1280)).toBeUndefined();
+      expect(detector.decodeSizeFor?.(416, 300)).toEqual({ width: 416, height: 416 });
+      const decoded = await decodeForDetection(photo, detectionDecodeOptions(detector));
+      expect(Math.max(decoded.image.width, decoded.image.height)).toBe(detectionDecodeSide(detector));
+    } finally {
+      await detector.close();
+    }
+  }, 60_000);
 });
 
 describe('detection decode side', () => {
@@ -107,14 +166,19 @@ describe('default face detector on reduced vs full decodes (face-api sample phot
     await detector?.close();
   });
 
-  it('finds the same faces with boxes within IoU 0.95 of the full-decode path', async () => {
+  it.each(['maxSide', 'exact model input'])('finds the same faces with boxes within IoU 0.95 of the full-decode path (%s)', async (mode) => {
     const side = detectionDecodeSide(detector);
     expect(side).toBeDefined();
     let faces = 0;
     for (let i = 1; i <= 6; i++) {
       const bytes = sample(i);
       const full = await detector.detect(await decodeImage(bytes));
-      const decoded = await decodeForDetection(bytes, { maxSide: side });
+      const decoded = await decodeForDetection(bytes, mode === 'maxSide' ? { maxSide: side } : detectionDecodeOptions(detector));
+      if (mode !== 'maxSide') {
+        // The SSD's letterboxed input: 512 on the long side, the aspect ratio kept.
+        expect(Math.max(decoded.image.width, decoded.image.height)).toBe(512);
+        expect(decoded.image.width / decoded.image.height).toBeCloseTo(decoded.originalWidth / decoded.originalHeight, 1);
+      }
       expect(decoded.scale).toBeGreaterThan(2.5); // really reduced: these photos are 1920 px wide
       const reduced = scaleDetections(await detector.detect(decoded.image), decoded);
       expect(reduced.length, `sample${i}.jpg`).toBe(full.length);
@@ -131,7 +195,8 @@ describe('default face detector on reduced vs full decodes (face-api sample phot
     const rotated = await sharp(photo).withMetadata({ orientation: 6 }).jpeg({ quality: 92 }).toBuffer();
     const fullImage = await decodeImage(rotated);
     const full = await detector.detect(fullImage);
-    const decoded = await decodeForDetection(rotated, { maxSide: detectionDecodeSide(detector) });
+    const decoded = await decodeForDetection(rotated, detectionDecodeOptions(detector));
+    expect([decoded.image.width, decoded.image.height]).toEqual([341, 512]);
     expect([decoded.originalWidth, decoded.originalHeight]).toEqual([fullImage.width, fullImage.height]);
     const reduced = scaleDetections(await detector.detect(decoded.image), decoded);
     expect(full.length).toBeGreaterThanOrEqual(3);

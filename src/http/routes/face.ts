@@ -1,7 +1,7 @@
 /** `POST /raypackfacev3`: faces as RAYPACK JSON, or the picture with faces outlined or anonymised. */
 import type { FastifyInstance } from 'fastify';
 import { decodeForDetection, decodeImage, scaleDetections, type DetectionDecoded } from '../../image/decode.ts';
-import { detectionDecodeSide } from '../../detect/registry.ts';
+import { detectionDecodeOptions } from '../../detect/registry.ts';
 import type { Detection, Detector, RgbImage } from '../../detect/types.ts';
 import { renderFaces } from '../../image/anonymize.ts';
 import { buildFaceResult, faceBoxes, type FaceBox } from '../../raypack/wire.ts';
@@ -86,7 +86,7 @@ async function decodeAndDetect(
     const image = await decodeImage(bytes, ctx.decode);
     return { width: image.width, height: image.height, pixels: image, detections: await detector.detect(image, { threshold }) };
   }
-  const decoded: DetectionDecoded = await decodeForDetection(bytes, { maxSide: detectionDecodeSide(detector), limits: ctx.decode });
+  const decoded: DetectionDecoded = await decodeForDetection(bytes, { ...detectionDecodeOptions(detector), limits: ctx.decode });
   const detections = scaleDetections(await detector.detect(decoded.image, { threshold }), decoded);
   return { width: decoded.originalWidth, height: decoded.originalHeight, detections };
 }

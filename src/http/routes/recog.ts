@@ -1,7 +1,7 @@
 /** `POST /recog`: objects (model 1) or food (model 2) as a Raypack_AI_Filecontainer with one tag per label. */
 import type { FastifyInstance } from 'fastify';
 import { decodeForDetection, scaleDetections } from '../../image/decode.ts';
-import { detectionDecodeSide } from '../../detect/registry.ts';
+import { detectionDecodeOptions } from '../../detect/registry.ts';
 import { buildFileContainer, recogTags } from '../../raypack/wire.ts';
 import { admissionHook, detectorFor, readAuthenticatedForm, type RouteContext } from '../context.ts';
 import { imageInput } from '../image-input.ts';
@@ -28,7 +28,7 @@ export function registerRecogRoute(app: FastifyInstance, ctx: RouteContext): voi
       const detections = await ctx.queue.run(async () => {
         // Only labels leave this route: decode just as many pixels as the detector uses (boxes mapped back anyway).
         const detector = await detectorFor(ctx, params.model.task);
-        const decoded = await decodeForDetection(input.bytes, { maxSide: detectionDecodeSide(detector), limits: ctx.decode });
+        const decoded = await decodeForDetection(input.bytes, { ...detectionDecodeOptions(detector), limits: ctx.decode });
         return scaleDetections(await detector.detect(decoded.image, { threshold: params.threshold }), decoded);
       });
       const endtime = Date.now();
