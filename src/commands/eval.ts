@@ -84,7 +84,8 @@ export async function evalCommand(argv: string[]): Promise<number> {
       for (const name of setsFor([candidate.task])) {
         const dataset = datasets.get(name) as Dataset;
         log.info('evaluating', { model: detector.modelId, variant: candidate.variant, set: name, images: dataset.images.length });
-        const result = await evaluateDetector(detector, dataset, { variant: candidate.variant });
+        const variant = [candidate.variant, args.decode === 'full' ? '' : `decode=${args.decode}`].filter(Boolean).join(' ');
+        const result = await evaluateDetector(detector, dataset, { variant, decode: args.decode });
         log.info('done', { model: result.model, set: name, ap50: Number(result.ap50.toFixed(4)), msPerImage: Number(result.msPerImage.toFixed(1)) });
         results.push(result);
       }

@@ -4,6 +4,7 @@ import { RaypackError } from '../errors.ts';
 
 export const EVAL_USAGE = `usage: raypack-edge eval [--task face|objects|all] [--model ID[,ID...]] [--reference]
                         [--option KEY=VALUE]... [--data DIR] [--limit N] [--json FILE] [--threads N] [--markdown]
+                        [--decode full|detection]
 
 Scores detectors on the labelled sets in the data directory (default ../shared/data next to the project, or
 $RAYPACK_DATA): faces on faces/wider-val-416 and faces/facemask-voc (AP50, faces under 10 px ignored), objects on
@@ -17,6 +18,8 @@ coco/val2017-a (mAP50). Prints a table, then the JSON (to stdout, or to --json F
   --limit      only the first N images of each set (sorted by file name)
   --threads    ONNX Runtime intra-op threads for every model (default 2)
   --markdown   print the table as Markdown
+  --decode     full (default): every image decoded in full, as camera frames reach the detector;
+               detection: decoded only as large as the detector needs, as \`detect\` and the API do with uploads
 `;
 
 export type TaskChoice = 'face' | 'objects' | 'all';
@@ -32,6 +35,7 @@ export interface EvalArgs {
   readonly jsonFile?: string;
   readonly threads: number;
   readonly markdown: boolean;
+  readonly decode: 'full' | 'detection';
 }
 
 /** `key=value` with value typed as number or boolean when it reads as one. */
@@ -60,11 +64,14 @@ export function parseEvalArgs(argv: readonly string[]): EvalArgs {
       json: { type: 'string' },
       threads: { type: 'string' },
       markdown: { type: 'boolean' },
+      decode: { type: 'string' },
     },
   });
   const v = parsed.values;
   const task = (v.task ?? 'all') as TaskChoice;
   if (!['face', 'objects', 'all'].includes(task)) throw new RaypackError('bad_parameter', `--task must be face, objects or all, not '${v.task}'`);
+  const decode = v.decode ?? 'full';
+  if (decode !== 'full' && decode !== 'detection') throw new RaypackError('bad_parameter', `--decode must be full or detection, not '${v.decode}'`);
   const models = (v.model ?? []).flatMap((m) => m.split(',')).map((m) => m.trim()).filter(Boolean);
   return {
     help: v.help ?? false,
@@ -77,5 +84,6 @@ export function parseEvalArgs(argv: readonly string[]): EvalArgs {
     jsonFile: v.json,
     threads: wholeNumberOption('threads', v.threads, 1) ?? 2,
     markdown: v.markdown ?? false,
+    decode,
   };
 }

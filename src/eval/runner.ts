@@ -4,7 +4,8 @@
  * threshold and recall/precision are then read off at the detector's own default threshold.
  */
 import { readFile } from 'node:fs/promises';
-import { decodeImage } from '../image/decode.ts';
+import { decodeForDetection, decodeImage, scaleDetections } from '../image/decode.ts';
+import { detectionDecodeOptions } from '../detect/registry.ts';
 import type { Detection, Detector } from '../detect/types.ts';
 import type { Dataset, Box } from './datasets.ts';
 import { faceMetrics, objectMetrics, FACE_MIN_SIZE, STRICT_FACE_PROTOCOL, type ImagePrediction } from './metrics.ts';
@@ -37,6 +38,12 @@ export interface EvalResult {
 export interface RunOptions {
   readonly variant?: string;
   readonly scoreThreshold?: number;
+  /**
+   * full (default): decode every image in full and let the detector resize it, as with camera frames.
+   * detection: decode only what the detector needs (decodeForDetection), as `detect` and the API do with uploads;
+   * boxes are mapped back to the original pixels. Only the detector call is timed either way.
+   */
+  readonly decode?: 'full' | 'detection';
   /** Called after each image (progress on long runs). */
   readonly onImage?: (done: number, total: number) => void;
 }
@@ -50,10 +57,20 @@ export async function evaluateDetector(detector: Detector, dataset: Dataset, opt
   const predictions: ImagePrediction[] = [];
   let detectMs = 0;
   for (const [index, item] of dataset.images.entries()) {
-    const image = await decodeImage(await readFile(item.path));
-    const started = performance.now();
-    const detections = await detector.detect(image, { threshold: scoreThreshold });
-    detectMs += performance.now() - started;
+    const bytes = await readFile(item.path);
+    let detections: Detection[];
+    if (options.decode === 'detection') {
+      const decoded = await decodeForDetection(bytes, detectionDecodeOptions(detector));
+      const started = performance.now();
+      detections = await detector.detect(decoded.image, { threshold: scoreThreshold });
+      detectMs += performance.now() - started;
+      detections = scaleDetections(detections, decoded);
+    } else {
+      const image = await decodeImage(bytes);
+      const started = performance.now();
+      detections = await detector.detect(image, { threshold: scoreThreshold });
+      detectMs += performance.now() - started;
+    }
     predictions.push({
       detections: detections.map((d) => ({ box: toBox(d), score: d.score, classId: d.classId })),
       truths: item.truths,

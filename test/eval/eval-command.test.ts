@@ -31,6 +31,9 @@ describe('eval arguments', () => {
     expect(a).toMatchObject({ task: 'face', models: ['a', 'b', 'ref:yunet-n'], reference: true, limit: 5, jsonFile: 'x.json', threads: 2 });
     expect(a.options).toEqual({ tiles: 2, variant: 'int8' });
     expect(parseOption('nmsMode=weighted')).toEqual(['nmsMode', 'weighted']);
+    expect(a.decode).toBe('full');
+    expect(parseEvalArgs(['--decode', 'detection']).decode).toBe('detection');
+    expect(() => parseEvalArgs(['--decode', 'half'])).toThrow(/--decode/);
     expect(() => parseEvalArgs(['--task', 'cars'])).toThrow(/--task/);
     expect(() => parseEvalArgs(['--limit', '0'])).toThrow(/--limit/);
     expect(() => parseEvalArgs(['--bogus'])).toThrow();
