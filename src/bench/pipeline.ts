@@ -14,6 +14,7 @@ import type { Detector, RgbImage } from '../detect/types.ts';
 import { summarize, type LatencySummary } from './stats.ts';
 import { InferenceQueue } from '../pipeline/inference-queue.ts';
 import { FrameScheduler, type SchedulerStats } from '../pipeline/scheduler.ts';
+import type { FrameBuffer } from '../camera/frame-pool.ts';
 import { FrameSplitter } from '../camera/frame-splitter.ts';
 import { faceApiSamples } from './images.ts';
 
@@ -100,6 +101,8 @@ interface Camera {
 interface Frame {
   readonly time: number;
   readonly image: RgbImage;
+  /** The pooled buffer behind image.data: the scheduler releases it when the frame is dropped or analysed. */
+  readonly ref: FrameBuffer;
 }
 
 /** A frame older than this when its turn comes is dropped as stale (as the daemon does). */
@@ -112,6 +115,7 @@ export async function runPipeline(detector: Detector, options: PipelineOptions):
   const frameBytes = width * height * 3;
   const sources = cameraSources(options.projectRoot, options.cameras);
   const cameras: Camera[] = [];
+  const splitters: FrameSplitter[] = [];
   const detectMs: number[] = [];
   const ageMs: number[] = [];
   let measuring = false;
@@ -143,11 +147,13 @@ export async function runPipeline(detector: Detector, options: PipelineOptions):
   for (const [index, source] of sources.entries()) {
     const child = spawn('ffmpeg', cameraArgs(source, fps, width, height), { stdio: ['ignore', 'pipe', 'pipe'] });
     const camera: Camera = { name: `cam${index + 1}`, process: child, delivered: 0, lastCpu: 0 };
-    // The daemon's own splitter (each byte copied once into the frame's buffer). The former Buffer.concat per
-    // 64 KiB pipe chunk re-copied the growing partial frame on every chunk: ~60 MB of memcpy and garbage per 1280x720 frame.
-    const splitter = new FrameSplitter(frameBytes, (data) => {
+    // The daemon's own splitter (each byte copied once, into a buffer of the camera's frame pool, reused once the
+    // scheduler released it). The former Buffer.concat per 64 KiB pipe chunk re-copied the growing partial frame
+    // on every chunk: ~60 MB of memcpy and garbage per 1280x720 frame.
+    const splitter = new FrameSplitter(frameBytes, (ref) => {
       camera.delivered += 1;
-      if (measuring) scheduler.submit(camera.name, { time: Date.now(), image: { data, width, height } });
+      if (measuring) scheduler.submit(camera.name, { time: Date.now(), image: { data: ref.data, width, height }, ref });
+      else ref.release();
     });
     child.stdout?.on('data', (chunk: Buffer) => splitter.push(chunk));
     let stderr = '';
@@ -158,6 +164,7 @@ export async function runPipeline(detector: Detector, options: PipelineOptions):
       log.warn('camera ffmpeg exited early', { camera: camera.name, code, signal, stderr: redactUrl(stderr.trim()) });
     });
     cameras.push(camera);
+    splitters.push(splitter);
   }
 
   let wall: number;
@@ -193,6 +200,8 @@ export async function runPipeline(detector: Detector, options: PipelineOptions):
     stopping = true;
     await Promise.all(cameras.map((c) => stop(c.process)));
   }
+  const pools = splitters.map((s) => s.pool.stats());
+  log.info('frame buffers', { allocated: pools.reduce((t, p) => t + p.allocated, 0), reused: pools.reduce((t, p) => t + p.reused, 0) });
   const endMemory = process.memoryUsage();
   const cores = availableParallelism();
   const share = (seconds: number): number => (100 * seconds) / (wall * cores);

@@ -7,10 +7,16 @@ import type { Detection, Detector, RgbImage, Task } from '../detect/types.ts';
 import { FOOD_CLASS_IDS, type Lang } from '../detect/labels.ts';
 import { buildFaceResult, buildFileContainer, faceBoxes, recogTags, RECOG_MODELS, type FaceBox, type RecogTag } from '../raypack/wire.ts';
 import type { FaceMessage, FileContainerMessage } from '../mqtt/topics.ts';
+import type { FrameBuffer } from './frame-pool.ts';
 
 export interface AnalysedFrame extends RgbImage {
   readonly seq: number;
   readonly time: number;
+  /**
+   * The pooled buffer behind `data` (frame-pool.ts), absent for frames that are not pooled. analyseFrame reads the
+   * pixels only while its caller holds a reference (the scheduler does until the returned promise settles).
+   */
+  readonly ref?: FrameBuffer;
 }
 
 export interface TagResult {

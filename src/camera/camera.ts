@@ -69,7 +69,8 @@ export class Camera {
       source.onFrame((raw) => {
         // Masked pixels are gone before any detector, snapshot or stream sees the frame.
         if (this.mask) applyMask(raw.data, this.mask);
-        scheduler.submit(this.id, { data: raw.data, width: raw.width, height: raw.height, seq: raw.seq, time: raw.time });
+        // The scheduler holds its own reference until it drops the frame or its analysis ends.
+        scheduler.submit(this.id, { data: raw.data, width: raw.width, height: raw.height, seq: raw.seq, time: raw.time, ref: raw.ref.retain() });
       }),
       source.onState((state) => this.onState(state)),
     );
@@ -89,11 +90,16 @@ export class Camera {
     this.publishStatus();
   }
 
-  /** Called by the scheduler's analyse step with the finished result. */
+  /**
+   * Called by the scheduler's analyse step with the finished result (the scheduler still holds the frame then).
+   * The latest result keeps a reference to its frame for snapshots and MJPEG; the one it replaces gives its back.
+   */
   accept(analysed: AnalysisResult): void {
     const now = analysed.frame.time;
     const boxes = analysed.faces.map((f) => ({ x: f.xpos, y: f.ypos, width: f.width, height: f.height }));
     const result: AnalysisResult = { ...analysed, privacyBoxes: this.hold.update(boxes, now) };
+    result.frame.ref?.retain();
+    this.latest?.frame.ref?.release();
     this.latest = result;
     const { publisher, topics, config } = this.deps;
     if (publisher) {
@@ -112,7 +118,11 @@ export class Camera {
     for (const listener of this.resultListeners) listener(result);
   }
 
-  /** The latest analysed frame with its faces; undefined until the first analysis finished. */
+  /**
+   * The latest analysed frame with its faces; undefined until the first analysis finished. Its pixels stay valid
+   * while it is the latest; a caller that reads them across an await (a render) retains `frame.ref` first, as
+   * SnapshotCache.get does.
+   */
   latestResult(): AnalysisResult | undefined {
     return this.latest;
   }
@@ -122,6 +132,7 @@ export class Camera {
     return this.deps.source.pid;
   }
 
+  /** Listeners borrow the result's frame for the call; to read its pixels later, `result.frame.ref?.retain()` first. */
   onResult(listener: (result: AnalysisResult) => void): () => void {
     this.resultListeners.add(listener);
     return () => this.resultListeners.delete(listener);

@@ -1,18 +1,27 @@
 /**
  * Cut ffmpeg's rawvideo stdout into frames of exactly `frameBytes`. A pipe delivers ~64 KiB chunks, so a frame
- * spans many chunks: each byte is copied once, into a buffer allocated for that frame (it then belongs to the
- * consumer: the scheduler and the snapshot cache keep it after we move on). When a chunk happens to hold a whole
- * frame at the start of a frame boundary, that slice is handed on without copying.
+ * spans many chunks: each byte is copied once, straight into a buffer taken from the camera's FramePool (reused
+ * once every holder released it, see frame-pool.ts). When a chunk happens to hold a whole frame at a frame
+ * boundary, that slice is handed on without copying (Node allocates every pipe chunk afresh, so the view stays
+ * valid for as long as anyone holds it).
+ *
+ * Each frame handed to `onFrame` carries one reference that now belongs to the callee: it keeps it or releases it.
  */
+import { FrameBuffer, FramePool } from './frame-pool.ts';
+
 export class FrameSplitter {
   readonly frameBytes: number;
-  private current: Buffer | undefined;
+  readonly pool: FramePool;
+  private current: FrameBuffer | undefined;
   private filled = 0;
-  private readonly onFrame: (frame: Buffer) => void;
+  private readonly onFrame: (frame: FrameBuffer) => void;
 
-  constructor(frameBytes: number, onFrame: (frame: Buffer) => void) {
+  /** Without `pool`, the splitter makes its own with the default capacity. */
+  constructor(frameBytes: number, onFrame: (frame: FrameBuffer) => void, pool?: FramePool) {
     if (!Number.isInteger(frameBytes) || frameBytes <= 0) throw new Error(`frameBytes must be a positive integer, got ${frameBytes}`);
+    if (pool && pool.frameBytes !== frameBytes) throw new Error(`the frame pool holds ${pool.frameBytes}-byte buffers, frames have ${frameBytes}`);
     this.frameBytes = frameBytes;
+    this.pool = pool ?? new FramePool(frameBytes);
     this.onFrame = onFrame;
   }
 
@@ -20,13 +29,13 @@ export class FrameSplitter {
     let offset = 0;
     while (offset < chunk.length) {
       if (this.filled === 0 && chunk.length - offset >= this.frameBytes) {
-        this.onFrame(chunk.subarray(offset, offset + this.frameBytes));
+        this.onFrame(new FrameBuffer(chunk.subarray(offset, offset + this.frameBytes)));
         offset += this.frameBytes;
         continue;
       }
-      this.current ??= Buffer.allocUnsafeSlow(this.frameBytes);
+      this.current ??= this.pool.acquire();
       const n = Math.min(this.frameBytes - this.filled, chunk.length - offset);
-      chunk.copy(this.current, this.filled, offset, offset + n);
+      chunk.copy(this.current.data, this.filled, offset, offset + n);
       this.filled += n;
       offset += n;
       if (this.filled === this.frameBytes) {
@@ -43,7 +52,9 @@ export class FrameSplitter {
     return this.filled;
   }
 
+  /** Forget an incomplete frame (ffmpeg restarted or stopped); its buffer goes back to the pool. */
   reset(): void {
+    this.current?.release();
     this.current = undefined;
     this.filled = 0;
   }

@@ -20,6 +20,7 @@ export function toRects(faces: readonly FaceBox[]): Rect[] {
   return faces.map((f) => ({ x: f.xpos, y: f.ypos, width: f.width, height: f.height }));
 }
 
+/** Reads `result.frame`'s pixels until the promise settles: the caller must hold the frame that long. */
 export async function renderSnapshot(result: AnalysisResult, mode: SnapshotMode, hex: string, quality = 80): Promise<Buffer> {
   if (mode === 'raw') return encodeJpeg(result.frame, quality);
   const colour = parseHexColour(hex) ?? [0, 255, 0];
@@ -41,7 +42,12 @@ export class SnapshotCache {
     const key = `${result.frame.seq}:${mode}:${hex}`;
     let value = this.entries.get(key);
     if (!value) {
+      // libvips reads the frame's pixels in place while it renders: hold the frame until the JPEG is done, so a
+      // newer result replacing this one cannot hand the buffer to ffmpeg mid-render. The cached JPEG needs no frame.
+      const ref = result.frame.ref?.retain();
       value = renderSnapshot(result, mode, hex);
+      const done = (): void => ref?.release();
+      value.then(done, done);
       this.entries.set(key, value);
       // A failed render must not stick.
       value.catch(() => this.entries.delete(key));

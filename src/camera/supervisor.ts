@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Logger } from '../log.ts';
 import { Backoff, type BackoffPolicy } from './backoff.ts';
+import { FramePool, type FrameBuffer, type FramePoolStats } from './frame-pool.ts';
 import { FrameSplitter } from './frame-splitter.ts';
 import { StderrRing } from './stderr-ring.ts';
 
@@ -24,8 +25,15 @@ export const realClock: Clock = {
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
 
+/**
+ * A frame as listeners get it: borrowed for the duration of the call. A listener that keeps the pixels longer
+ * (the camera hands them to the scheduler) takes a reference of its own with `ref.retain()` and releases it when
+ * done; after the call the source releases its own reference and the buffer may be refilled by a later frame.
+ */
 export interface RawFrame {
+  /** `ref.data`: the pixels, tightly packed RGB. */
   readonly data: Buffer;
+  readonly ref: FrameBuffer;
   readonly width: number;
   readonly height: number;
   /** Per-camera sequence number, counting from 1 since the daemon started. */
@@ -61,6 +69,8 @@ export interface CameraSourceOptions {
   readonly clock?: Clock;
   /** Milliseconds between SIGTERM and SIGKILL when stopping. */
   readonly killGraceMs?: number;
+  /** Free frame buffers kept for reuse (see FramePool); default 4. */
+  readonly framePoolCapacity?: number;
 }
 
 export class CameraSource {
@@ -95,7 +105,8 @@ export class CameraSource {
     this.clock = options.clock ?? realClock;
     this.backoff = new Backoff(options.backoff);
     this.stderr = new StderrRing(100, options.secrets ?? []);
-    this.splitter = new FrameSplitter(options.width * options.height * 3, (data) => this.onFrameBytes(data));
+    const frameBytes = options.width * options.height * 3;
+    this.splitter = new FrameSplitter(frameBytes, (frame) => this.onFrameBytes(frame), new FramePool(frameBytes, options.framePoolCapacity));
   }
 
   onFrame(listener: (frame: RawFrame) => void): () => void {
@@ -126,7 +137,15 @@ export class CameraSource {
       await this.childExited;
       clearTimeout(kill);
     }
+    // 'close' has drained stdout: no more bytes come, the incomplete frame goes back and the idle buffers are freed.
+    this.splitter.reset();
+    this.splitter.pool.drain();
     this.setState('stopped');
+  }
+
+  /** How the frame buffers are reused (tests and diagnostics). */
+  framePoolStats(): FramePoolStats {
+    return this.splitter.pool.stats();
   }
 
   status(): CameraSourceStatus {
@@ -205,7 +224,16 @@ export class CameraSource {
     }, delay);
   }
 
-  private onFrameBytes(data: Buffer): void {
+  private onFrameBytes(ref: FrameBuffer): void {
+    try {
+      this.emitFrame(ref);
+    } finally {
+      // Listeners that keep the frame hold their own reference by now.
+      ref.release();
+    }
+  }
+
+  private emitFrame(ref: FrameBuffer): void {
     const now = this.clock.now();
     this.seq += 1;
     this.lastFrameAt = now;
@@ -217,7 +245,7 @@ export class CameraSource {
       this.options.log.info('streaming', { starts: this.starts });
     }
     this.armWatchdog();
-    const frame: RawFrame = { data, width: this.options.width, height: this.options.height, seq: this.seq, time: now };
+    const frame: RawFrame = { data: ref.data, ref, width: this.options.width, height: this.options.height, seq: this.seq, time: now };
     for (const listener of this.frameListeners) listener(frame);
   }
 

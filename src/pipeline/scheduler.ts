@@ -3,6 +3,10 @@
  * and at most one waits; a newer frame replaces the waiting one. A frame is dropped (and counted) when it is
  * replaced, when the shared queue has no room, or when it became too old before its turn came. Capture never
  * waits for inference.
+ *
+ * Frames may carry a reference to a pooled buffer (`ref`, see camera/frame-pool.ts). submit() takes over the
+ * caller's reference; the scheduler gives it back exactly once: when the frame is dropped (replaced, stale, no
+ * room, camera cleared) or when its analysis has settled, never while `analyse` may still read the pixels.
  */
 import { isRaypackError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -11,6 +15,8 @@ import type { InferenceQueue } from './inference-queue.ts';
 export interface ScheduledFrame {
   /** Wall-clock ms of arrival. */
   readonly time: number;
+  /** The reference the scheduler holds on the frame's buffer, released when it is done with the frame. */
+  readonly ref?: { release(): void };
 }
 
 export interface SchedulerStats {
@@ -58,7 +64,10 @@ export class FrameScheduler<F extends ScheduledFrame> {
     const lane = this.lane(camera);
     lane.received += 1;
     if (lane.busy) {
-      if (lane.pending) lane.replaced += 1;
+      if (lane.pending) {
+        lane.replaced += 1;
+        this.release(camera, lane.pending);
+      }
       lane.pending = frame;
       return;
     }
@@ -78,10 +87,12 @@ export class FrameScheduler<F extends ScheduledFrame> {
     };
   }
 
-  /** Forget a waiting frame (camera stopping). */
+  /** Forget a waiting frame (camera stopping); a frame being analysed is released when its analysis ends. */
   clear(camera: string): void {
     const lane = this.lanes.get(camera);
-    if (lane) lane.pending = undefined;
+    if (!lane) return;
+    if (lane.pending) this.release(camera, lane.pending);
+    lane.pending = undefined;
   }
 
   private lane(camera: string): Lane<F> {
@@ -96,10 +107,12 @@ export class FrameScheduler<F extends ScheduledFrame> {
   private dispatch(camera: string, lane: Lane<F>, frame: F): void {
     if (this.isStale(camera, frame)) {
       lane.stale += 1;
+      this.release(camera, frame);
       return;
     }
     if (!this.options.queue.hasRoom()) {
       lane.queueFull += 1;
+      this.release(camera, frame);
       return;
     }
     lane.busy = true;
@@ -127,11 +140,22 @@ export class FrameScheduler<F extends ScheduledFrame> {
         },
       )
       .finally(() => {
+        // The job has settled (or never ran): nobody reads this frame any more.
+        this.release(camera, frame);
         lane.busy = false;
         const next = lane.pending;
         lane.pending = undefined;
         if (next) this.dispatch(camera, lane, next);
       });
+  }
+
+  /** Give back the scheduler's reference; a release bug is logged, it must not stall the camera's lane. */
+  private release(camera: string, frame: F): void {
+    try {
+      frame.ref?.release();
+    } catch (error) {
+      this.options.log.error('frame buffer release failed', { camera, error: error instanceof Error ? error.message : String(error) });
+    }
   }
 
   private isStale(camera: string, frame: F): boolean {

@@ -60,7 +60,7 @@ describe('buildFfmpegArgs', () => {
 describe('FrameSplitter', () => {
   it('cuts arbitrary chunks into exact frames, without copying whole frames that arrive aligned', () => {
     const frames: Buffer[] = [];
-    const splitter = new FrameSplitter(4, (f) => frames.push(f));
+    const splitter = new FrameSplitter(4, (f) => frames.push(f.data));
     const aligned = Buffer.from([1, 1, 1, 1, 2, 2, 2, 2]);
     splitter.push(aligned);
     expect(frames.map((f) => [...f])).toEqual([[1, 1, 1, 1], [2, 2, 2, 2]]);
