@@ -1,5 +1,6 @@
 /**
- * One supervised ffmpeg per camera: spawn, cut stdout into frames, restart on exit with backoff, and a watchdog
+ * One supervised ffmpeg per camera: spawn, cut stdout into frames (written into the camera's FramePool buffers,
+ * reused once nobody holds them: see frame-pool.ts and RawFrame), restart on exit with backoff, and a watchdog
  * that SIGKILLs an ffmpeg which has delivered no frame for `stallTimeoutMs` (a camera that hangs without closing
  * the socket). stderr goes to a ring buffer with credentials removed and is logged only when ffmpeg fails.
  * Timers and the clock are injectable so the state machine can be driven by fake time.
