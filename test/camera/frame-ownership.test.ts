@@ -99,7 +99,7 @@ describe.skipIf(!clip)('the camera pipeline on pooled frames, real face detector
     const config: CameraConfig = {
       id: 'asl',
       enabled: true,
-      fps: 10,
+      fps: 25, // faster than one thread detects: frames get replaced and buffers cycle while analyses read theirs
       width,
       height,
       fit: 'stretch',
@@ -167,7 +167,7 @@ describe.skipIf(!clip)('the camera pipeline on pooled frames, real face detector
     }, 37);
     camera.start();
     try {
-      await waitFor(() => (analysed.length >= 20 && renders.length >= 8) || problems.length > 0 || undefined, 60_000, '20 analysed frames and 8 snapshots');
+      await waitFor(() => (analysed.length >= 30 && renders.length >= 8) || problems.length > 0 || undefined, 60_000, '30 analysed frames and 8 snapshots');
     } finally {
       clearInterval(sampler);
       await camera.stop();
@@ -195,8 +195,10 @@ describe.skipIf(!clip)('the camera pipeline on pooled frames, real face detector
     // Stopped and idle: only the latest result's frame is still held; the pool stayed at a few buffers.
     const pool = src.framePoolStats();
     expect(pool.inUse).toBe(1);
-    expect(pool.allocated).toBeLessThanOrEqual(6);
-    expect(pool.reused).toBeGreaterThan(src.status().framesReceived - 7);
+    // Out at once: filling, waiting, analysed, latest, and older latest frames whose snapshot render is still running.
+    expect(pool.allocated).toBeLessThanOrEqual(8);
+    expect(pool.reused).toBeGreaterThanOrEqual(src.status().framesReceived - pool.allocated);
+    console.info(`pooled frames: ${pool.allocated} buffers for ${src.status().framesReceived} frames, ${analysed.length} analysed, ${renders.length} snapshots`);
     await sleep(10);
     expect(childProcesses(process.pid, 'ffmpeg').live).toEqual([]);
   }, 120_000);
