@@ -3,9 +3,11 @@
  *
  *   npx tsx scripts/quantize.ts                      every model with a manifest and a built .onnx
  *   npx tsx scripts/quantize.ts blazeface-front      only these model ids
- *   options: --images N (shared photos added to the 6 face-api samples, default 24), --percentile P (default:
- *   try min/max, 99.99 and 99.9 and keep the closest to the float outputs on held-out photos; 100 = min/max), --per-tensor (int8 weights per tensor instead of per output channel), --int8-head
- *   (quantize the detection heads too; by default the nodes writing the graph outputs stay float)
+ *   options: --images N (COCO train photos added to the face-api samples, default 24), --percentile P (activation
+ *   ranges: 100 = min/max, the default; a list or `auto` builds each and keeps the one closest to the float
+ *   outputs on held-out photos), --per-tensor (int8 weights per tensor instead of per output channel),
+ *   --int8-head (quantize the detection heads too; by default the convs writing the graph outputs, up to their
+ *   Sigmoid/Split/Reshape/Concat, stay float), --no-bias-correction, --keep-float NODE,... (more float nodes)
  *   npx tsx scripts/quantize.ts --onnx in.onnx --out out.onnx --spec '{"name":"input","width":320,...}'
  *
  * Writes models/build/<id>.int8.onnx next to <id>.onnx and prints, per model, how far the int8 outputs are from
@@ -20,6 +22,7 @@ import { BUILD_DIR, listManifests } from '../src/detect/manifest.ts';
 import { calibrateMethods } from './quantize/calibrate.ts';
 import { sampleImages, sharedImages, toInputTensor, calibrationFeeds, type InputSpec } from './quantize/calibration-images.ts';
 import { loadModel, saveModel } from './quantize/onnx-model.ts';
+import { convInputMeans, quantizedConvs } from './quantize/bias-correction.ts';
 import { applyQdq, planQuantization } from './quantize/qdq.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -31,6 +34,8 @@ export interface QuantizeResult {
   readonly heldOutImages: number;
   readonly activations: number;
   readonly weights: number;
+  /** Convs whose bias was corrected for the mean shift of their rounded weights. */
+  readonly correctedBiases: number;
   readonly perChannel: boolean;
   readonly opset: number;
   readonly bytesBefore: number;
@@ -41,14 +46,30 @@ export interface QuantizeResult {
   readonly outputError: Record<string, number>;
 }
 
+export interface QuantizeOptions {
+  /** COCO train2017 photos added to the face-api samples for calibration (default 24). */
+  readonly images?: number;
+  /**
+   * Calibration: the percentile kept at each end of every activation (100 = min/max, the default). With several,
+   * each is built and the one whose outputs stay closest to the float model's on held-out photos is kept.
+   */
+  readonly percentiles?: readonly number[];
+  readonly perChannel?: boolean;
+  readonly floatHead?: boolean;
+  /** Nodes (name or first output) to keep float besides the head. */
+  readonly keepFloat?: readonly string[];
+  /** Correct each Conv's bias for the mean shift of its rounded weights (default true; bias-correction.ts). */
+  readonly biasCorrection?: boolean;
+}
+
 export async function quantizeFile(
   input: string,
   output: string,
   spec: InputSpec,
-  options: { images?: number; percentile?: number; perChannel?: boolean; floatHead?: boolean } = {},
+  options: QuantizeOptions = {},
 ): Promise<QuantizeResult> {
   const model = loadModel(input);
-  const plan = planQuantization(model, { perChannel: options.perChannel, floatHead: options.floatHead });
+  const plan = planQuantization(model, { perChannel: options.perChannel, floatHead: options.floatHead, keepFloat: options.keepFloat });
   const samples = sampleImages();
   // sample6 and three shared photos are held out of calibration to choose the method and report the error.
   const pool = sharedImages(ROOT, (options.images ?? 24) + 3);
@@ -56,13 +77,18 @@ export async function quantizeFile(
   const heldShared = pool.filter((_, i) => i % step === 1).slice(0, 3);
   const heldOut = [samples[samples.length - 1], ...heldShared];
   const files = [...samples.slice(0, -1), ...pool.filter((f) => !heldShared.includes(f))];
-  const methods = options.percentile !== undefined ? [options.percentile] : [100, 99.99, 99.9];
+  const methods = options.percentiles && options.percentiles.length > 0 ? options.percentiles : [100];
   const byMethod = await calibrateMethods(model, plan.activations, calibrationFeeds(files, spec), methods);
+  let inputMeans: Map<string, Float64Array> | undefined;
+  if (options.biasCorrection ?? true) {
+    const { convs, weightDims } = quantizedConvs(model, plan.floatNodes);
+    inputMeans = await convInputMeans(model, convs, weightDims, calibrationFeeds(files, spec));
+  }
   const outputError: Record<string, number> = {};
   let best: { percentile: number; error: number; path: string; summary: ReturnType<typeof applyQdq> } | undefined;
   for (const [percentile, ranges] of byMethod) {
     const candidate = loadModel(input);
-    const summary = applyQdq(candidate, plan, ranges);
+    const summary = applyQdq(candidate, plan, ranges, inputMeans);
     const path = `${output}.p${percentile}.tmp`;
     saveModel(candidate, path);
     const error = await relativeOutputError(input, path, heldOut, spec);
@@ -83,6 +109,7 @@ export async function quantizeFile(
     heldOutImages: heldOut.length,
     activations: best.summary.quantizedActivations,
     weights: best.summary.quantizedWeights,
+    correctedBiases: best.summary.correctedBiases,
     perChannel: best.summary.perChannel,
     opset: best.summary.opset,
     bytesBefore: statSync(input).size,
@@ -135,6 +162,14 @@ function staticInputSize(path: string): { name: string; width?: number; height?:
   return { name: input?.name ?? 'input', height: value(2), width: value(3) };
 }
 
+/** `--percentile 99.99`, `--percentile 100,99.99` (keep the closest outputs), `--percentile auto` (100, 99.99, 99.9). */
+export function parsePercentiles(text: string | undefined): number[] | undefined {
+  if (text === undefined) return undefined;
+  const list = text === 'auto' ? [100, 99.99, 99.9] : text.split(',').map(Number);
+  if (list.length === 0 || list.some((p) => !(p > 50 && p <= 100))) throw new Error(`--percentile: expected numbers in (50, 100] or auto, got '${text}'`);
+  return list;
+}
+
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -144,17 +179,21 @@ async function main(argv: string[]): Promise<number> {
       percentile: { type: 'string' },
       'per-tensor': { type: 'boolean' },
       'int8-head': { type: 'boolean' },
+      'no-bias-correction': { type: 'boolean' },
+      'keep-float': { type: 'string' },
       onnx: { type: 'string' },
       out: { type: 'string' },
       spec: { type: 'string' },
     },
   });
-  const options = {
+  const options: QuantizeOptions = {
     images: values.images === undefined ? undefined : Number(values.images),
-    // Default: try min/max, 99.99 and 99.9 and keep the one whose outputs stay closest to the float model's.
-    percentile: values.percentile === undefined ? undefined : Number(values.percentile),
+    // Default min/max: on the SSD and NanoDet it scored AP as well as or better than clipping (docs/notes/int8.md).
+    percentiles: parsePercentiles(values.percentile),
     perChannel: !values['per-tensor'],
     floatHead: !values['int8-head'],
+    biasCorrection: !values['no-bias-correction'],
+    keepFloat: values['keep-float'] ? values['keep-float'].split(',').filter(Boolean) : undefined,
   };
   const jobs: { input: string; output: string; spec: InputSpec }[] = [];
   if (values.onnx) {

@@ -7,6 +7,7 @@
  * Two steps, so that calibration knows what to observe: `planQuantization` lists the float tensors that will be
  * quantized; `applyQdq` rewrites the graph given their calibrated ranges.
  */
+import { outputShift } from './bias-correction.ts';
 import { activationParams, quantizeBias, quantizeWeights, type ActivationParams } from './quant-math.ts';
 import {
   DataType,
@@ -30,8 +31,13 @@ const SAME_SCALE_OPS = new Set(['MaxPool']);
 /** Input slots holding weights (int8) and biases (int32), per operator. */
 const WEIGHT_SLOT: Readonly<Record<string, number>> = { Conv: 1, Gemm: 1, MatMul: 1 };
 const BIAS_SLOT: Readonly<Record<string, number>> = { Conv: 2, Gemm: 2 };
-/** Operators that only move data: the path from a head's last Conv to a graph output is made of these. */
-const LAYOUT_OPS = new Set(['Reshape', 'Transpose', 'Concat', 'Identity', 'Flatten', 'Squeeze', 'Unsqueeze']);
+/**
+ * Operators between a head's last Conv and a graph output: they only move data (layout) or squash each value on
+ * its own (Sigmoid, Softmax), so the raw head values pass through them. The walk back from the outputs crosses
+ * these, so the Conv under an SSD's Reshape -> Concat -> Sigmoid, or NanoDet's Split -> Sigmoid -> Reshape, counts
+ * as head too (before, the walk stopped at the Sigmoid/Split and those Convs and the logit Concat went int8).
+ */
+const HEAD_PASS_OPS = new Set(['Reshape', 'Transpose', 'Concat', 'Identity', 'Flatten', 'Squeeze', 'Unsqueeze', 'Split', 'Slice', 'Sigmoid', 'Softmax']);
 /** Operators whose meaning changed at opset 13: a model using them cannot simply be relabelled opset 13. */
 const CHANGED_AT_13 = new Set(['Split', 'Squeeze', 'Unsqueeze', 'Softmax', 'LogSoftmax', 'Hardmax', 'ReduceSum']);
 
@@ -63,7 +69,7 @@ export function headNodes(model: ModelProto): Set<string> {
     const key = node?.output?.[0];
     if (!node || !key || head.has(key)) continue;
     head.add(key);
-    if (LAYOUT_OPS.has(node.opType ?? '')) stack.push(...(node.input ?? []).filter(Boolean));
+    if (HEAD_PASS_OPS.has(node.opType ?? '')) stack.push(...(node.input ?? []).filter(Boolean));
   }
   return head;
 }
@@ -92,7 +98,14 @@ function isRectifier(node: NodeProto, constants: ReadonlyMap<string, TensorProto
   return value !== undefined && value.length === 1 && value[0] === 0;
 }
 
-export function planQuantization(model: ModelProto, options: { perChannel?: boolean; floatHead?: boolean } = {}): QuantizationPlan {
+export interface PlanOptions {
+  readonly perChannel?: boolean;
+  readonly floatHead?: boolean;
+  /** Nodes to keep in float besides the head, by node name or first output name (sensitive layers). */
+  readonly keepFloat?: Iterable<string>;
+}
+
+export function planQuantization(model: ModelProto, options: PlanOptions = {}): QuantizationPlan {
   const graph = model.graph;
   if (!graph) throw new Error('the model has no graph');
   const nodes = graph.node ?? [];
@@ -102,6 +115,8 @@ export function planQuantization(model: ModelProto, options: { perChannel?: bool
   const activations = new Set<string>();
   const sharedRange = new Map<string, string>();
   const floatNodes = options.floatHead ? headNodes(model) : new Set<string>();
+  const keep = new Set(options.keepFloat ?? []);
+  for (const node of nodes) if (keep.has(node.name ?? '') || keep.has(node.output?.[0] ?? '')) floatNodes.add(node.output?.[0] ?? '');
 
   for (const node of nodes) {
     const op = node.opType ?? '';
@@ -133,6 +148,8 @@ export function planQuantization(model: ModelProto, options: { perChannel?: bool
 export interface QdqSummary {
   readonly quantizedActivations: number;
   readonly quantizedWeights: number;
+  /** Convs whose bias was corrected for the weight rounding. */
+  readonly correctedBiases: number;
   readonly perChannel: boolean;
   readonly opset: number;
 }
@@ -141,7 +158,13 @@ export interface QdqSummary {
  * Rewrite `model` in place. `ranges` holds the calibrated [min, max] of each float activation of the plan;
  * planned tensors without a range (not float, or never produced) are left alone.
  */
-export function applyQdq(model: ModelProto, plan: QuantizationPlan, ranges: ReadonlyMap<string, readonly [number, number]>): QdqSummary {
+export function applyQdq(
+  model: ModelProto,
+  plan: QuantizationPlan,
+  ranges: ReadonlyMap<string, readonly [number, number]>,
+  /** Per Conv (first output): offset means of its float input, for bias correction (bias-correction.ts). */
+  inputMeans?: ReadonlyMap<string, Float64Array>,
+): QdqSummary {
   const graph = model.graph;
   if (!graph) throw new Error('the model has no graph');
   const constants = constantTensors(model);
@@ -182,6 +205,7 @@ export function applyQdq(model: ModelProto, plan: QuantizationPlan, ranges: Read
   };
 
   let quantizedWeights = 0;
+  let correctedBiases = 0;
   const rewrittenInputs = new Map<NodeProto, string[]>();
   for (const node of graph.node ?? []) {
     const op = node.opType ?? '';
@@ -201,7 +225,19 @@ export function applyQdq(model: ModelProto, plan: QuantizationPlan, ranges: Read
       quantizedWeights += 1;
       const biasSlot = BIAS_SLOT[op];
       const biasTensor = biasSlot !== undefined && inputs[biasSlot] ? constants.get(inputs[biasSlot]) : undefined;
-      const bias = biasTensor ? floatData(biasTensor) : undefined;
+      const floatBias = biasTensor ? floatData(biasTensor) : undefined;
+      const means = op === 'Conv' ? inputMeans?.get(node.output?.[0] ?? '') : undefined;
+      let bias = floatBias;
+      if (floatBias && means) {
+        // Bias correction: cancel the mean shift the rounded weights cause on each output channel.
+        const dequantized = new Float32Array(weights.length);
+        const perScale = weights.length / q.scales.length;
+        for (let i = 0; i < weights.length; i++) dequantized[i] = q.data[i] * q.scales[Math.floor(i / perScale)];
+        const group = toNumber(attribute(node, 'group')?.i) || 1;
+        const shift = outputShift(weights, dequantized, dims, group, means);
+        bias = Float32Array.from(floatBias, (b, c) => b - shift[c]);
+        correctedBiases += 1;
+      }
       if (biasSlot !== undefined && bias && biasTensor) {
         // Per-tensor weights give one weight scale; the bias still needs one scale per element.
         const b = quantizeBias(bias, inputParams.scale, q.scales);
@@ -252,7 +288,7 @@ export function applyQdq(model: ModelProto, plan: QuantizationPlan, ranges: Read
   if (opsetEntry) opsetEntry.version = plan.opsetAfter;
   // IR version 7 is the lowest that ONNX Runtime accepts with opset 13.
   if (toNumber(model.irVersion) < 7) model.irVersion = 7;
-  return { quantizedActivations: params.size, quantizedWeights, perChannel: plan.perChannel, opset: plan.opsetAfter };
+  return { quantizedActivations: params.size, quantizedWeights, correctedBiases, perChannel: plan.perChannel, opset: plan.opsetAfter };
 }
 
 /** Drop float weights and Constant nodes that the quantized copies replaced. */

@@ -14,6 +14,8 @@ import { calibrationFeeds, sampleImages, toInputTensor, type InputSpec } from '.
 import { DataType, loadModel, saveModel, attribute } from '../../scripts/quantize/onnx-model.ts';
 import { applyQdq, headNodes, planQuantization } from '../../scripts/quantize/qdq.ts';
 import { activationParams, quantizeBias, quantizeWeights, tensorRange } from '../../scripts/quantize/quant-math.ts';
+import { convInputMeans, offsetMeans, outputShift, quantizedConvs, type ConvGeometry } from '../../scripts/quantize/bias-correction.ts';
+import { parsePercentiles } from '../../scripts/quantize.ts';
 
 describe('quantization arithmetic', () => {
   it('maps an activation range to uint8 with 0 exactly representable', () => {
@@ -59,28 +61,126 @@ describe('quantization arithmetic', () => {
   });
 });
 
+/** Mean over output positions of a plain (group 1) convolution, computed the slow way: the reference. */
+function naiveConvMeans(x: Float32Array, c: number, h: number, w: number, weights: Float32Array, out: number, g: ConvGeometry): number[] {
+  const outH = Math.floor((h + g.padTop + g.padBottom - g.dilationH * (g.kernelH - 1) - 1) / g.strideH) + 1;
+  const outW = Math.floor((w + g.padLeft + g.padRight - g.dilationW * (g.kernelW - 1) - 1) / g.strideW) + 1;
+  const means: number[] = [];
+  for (let o = 0; o < out; o++) {
+    let sum = 0;
+    for (let oh = 0; oh < outH; oh++) {
+      for (let ow = 0; ow < outW; ow++) {
+        for (let i = 0; i < c; i++) {
+          for (let kh = 0; kh < g.kernelH; kh++) {
+            for (let kw = 0; kw < g.kernelW; kw++) {
+              const y = oh * g.strideH + kh * g.dilationH - g.padTop;
+              const xx = ow * g.strideW + kw * g.dilationW - g.padLeft;
+              if (y < 0 || y >= h || xx < 0 || xx >= w) continue;
+              sum += weights[((o * c + i) * g.kernelH + kh) * g.kernelW + kw] * x[(i * h + y) * w + xx];
+            }
+          }
+        }
+      }
+    }
+    means.push(sum / (outH * outW));
+  }
+  return means;
+}
+
+describe('bias correction arithmetic', () => {
+  const same3x3: ConvGeometry = { kernelH: 3, kernelW: 3, strideH: 1, strideW: 1, dilationH: 1, dilationW: 1, padTop: 1, padLeft: 1, padBottom: 1, padRight: 1 };
+
+  it('takes the mean of each input channel at each kernel offset, padding counted as 0', () => {
+    const x = Float32Array.of(1, 2, 3, 4, 5, 6, 7, 8, 9); // one 3x3 channel
+    const m = offsetMeans(x, 1, 3, 3, same3x3);
+    expect(m[4]).toBeCloseTo(5, 12); // the centre tap sees every pixel once
+    expect(m[0]).toBeCloseTo((1 + 2 + 4 + 5) / 9, 12); // top-left tap: 4 of 9 positions inside the image
+    expect(m[8]).toBeCloseTo((5 + 6 + 8 + 9) / 9, 12);
+  });
+
+  it('gives the exact mean output shift of rounded weights, with strides and TF-style asymmetric padding', () => {
+    // Deterministic pseudo-random input and weights; TF "SAME" stride 2 pads only bottom/right.
+    const g: ConvGeometry = { ...same3x3, strideH: 2, strideW: 2, padTop: 0, padLeft: 0 };
+    const [c, h, w, out] = [3, 7, 6, 4];
+    let seed = 7;
+    const next = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+    const x = Float32Array.from({ length: c * h * w }, next);
+    const weights = Float32Array.from({ length: out * c * 9 }, next);
+    const q = quantizeWeights(weights, [out, c, 3, 3], true);
+    const dequantized = Float32Array.from(q.data, (v, i) => v * q.scales[Math.floor(i / (c * 9))]);
+    const shift = outputShift(weights, dequantized, [out, c, 3, 3], 1, offsetMeans(x, c, h, w, g));
+    const before = naiveConvMeans(x, c, h, w, weights, out, g);
+    const after = naiveConvMeans(x, c, h, w, dequantized, out, g);
+    for (let o = 0; o < out; o++) expect(shift[o]).toBeCloseTo(after[o] - before[o], 10);
+    expect(shift.some((v) => Math.abs(v) > 1e-5)).toBe(true);
+  });
+
+  it('maps each depthwise output channel to its own input channel', () => {
+    // group = 2, one input channel per group: channel 1's shift uses only channel 1's means.
+    const means = Float64Array.of(10, 0.5); // 1x1 kernel
+    const shift = outputShift(Float32Array.of(1, 1), Float32Array.of(1.1, 0.8), [2, 1, 1, 1], 2, means);
+    expect(shift[0]).toBeCloseTo(1, 6);
+    expect(shift[1]).toBeCloseTo(-0.1, 6);
+  });
+
+  it('parses the calibration percentiles', () => {
+    expect(parsePercentiles(undefined)).toBeUndefined();
+    expect(parsePercentiles('99.99')).toEqual([99.99]);
+    expect(parsePercentiles('auto')).toEqual([100, 99.99, 99.9]);
+    expect(() => parsePercentiles('abc')).toThrow();
+  });
+});
+
 const MODEL = 'ssd-mobilenetv1-face';
 const built = existsSync(onnxPath(MODEL));
 const dir = mkdtempSync(join(tmpdir(), 'raypack-quantize-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** sqrt(sum (y - x)^2 / sum x^2): how far `y` is from the float `x`. */
+function relativeError(x: Float32Array, y: Float32Array): number {
+  let diff = 0;
+  let norm = 0;
+  for (let i = 0; i < x.length; i++) {
+    diff += (x[i] - y[i]) ** 2;
+    norm += x[i] ** 2;
+  }
+  return Math.sqrt(diff / norm);
+}
+
 describe.skipIf(!built)(`QDQ int8 copy of ${MODEL}`, () => {
-  it('is valid ONNX that ONNX Runtime fuses into integer kernels and that keeps the float outputs', { timeout: 120_000 }, async () => {
+  it('is valid ONNX that ONNX Runtime fuses into integer kernels, and bias correction brings it closer to float', { timeout: 180_000 }, async () => {
     const manifest = readManifest(MODEL);
     const spec: InputSpec = { ...manifest.input, name: manifest.input.name };
     const model = loadModel(onnxPath(MODEL));
     const plan = planQuantization(model, { floatHead: true });
     expect(plan.perChannel).toBe(true);
     expect(plan.activations.length).toBeGreaterThan(10);
-    // The head nodes are the ones writing the graph outputs.
+    // The head: every node writing a graph output, and, through the Sigmoid and the Concat/Reshape/Transpose
+    // in between, all 12 predictor convs (6 box, 6 class) of the SSD.
+    const head = headNodes(model);
     const outputs = new Set((model.graph?.output ?? []).map((o) => o.name));
-    for (const name of outputs) expect(headNodes(model).has(name ?? '')).toBe(true);
+    for (const name of outputs) expect(head.has(name ?? '')).toBe(true);
+    const nodes = model.graph?.node ?? [];
+    const predictors = nodes.filter((n) => n.opType === 'Conv' && /BoxPredictor_\d\/(BoxEncoding|Class)Predictor/.test(n.name ?? ''));
+    expect(predictors.length).toBe(12);
+    for (const conv of predictors) expect(plan.floatNodes.has(conv.output?.[0] ?? '')).toBe(true);
+    // keepFloat adds nodes by name.
+    const first = nodes.find((n) => n.opType === 'Conv');
+    expect(planQuantization(model, { floatHead: true, keepFloat: [first?.name ?? ''] }).floatNodes.has(first?.output?.[0] ?? '')).toBe(true);
 
-    const [first, second, third, , , heldOut] = sampleImages();
-    const ranges = await calibrate(model, plan.activations, calibrationFeeds([first, second, third], spec), { percentile: 99.9 });
+    const [a1, a2, a3, , , heldOut] = sampleImages();
+    const calibration = [a1, a2, a3];
+    const ranges = await calibrate(model, plan.activations, calibrationFeeds(calibration, spec));
     expect(ranges.size).toBeGreaterThan(10);
-    const summary = applyQdq(model, plan, ranges);
+    const { convs, weightDims } = quantizedConvs(model, plan.floatNodes);
+    const means = await convInputMeans(model, convs, weightDims, calibrationFeeds(calibration, spec));
+    expect(means.size).toBe(convs.length);
+
+    const plain = loadModel(onnxPath(MODEL));
+    applyQdq(plain, plan, ranges);
+    const summary = applyQdq(model, plan, ranges, means);
     expect(summary.quantizedWeights).toBeGreaterThan(10);
+    expect(summary.correctedBiases).toBe(summary.quantizedWeights);
     const ops = (model.graph?.node ?? []).map((n) => n.opType);
     expect(ops).toContain('QuantizeLinear');
     expect(ops).toContain('DequantizeLinear');
@@ -90,31 +190,33 @@ describe.skipIf(!built)(`QDQ int8 copy of ${MODEL}`, () => {
     expect(perChannelDq.length).toBeGreaterThan(0);
 
     const int8Path = join(dir, `${MODEL}.int8.onnx`);
+    const plainPath = join(dir, `${MODEL}.int8-plain.onnx`);
     const optimizedPath = join(dir, `${MODEL}.int8.optimized.onnx`);
     saveModel(model, int8Path);
+    saveModel(plain, plainPath);
     const int8 = await ort.InferenceSession.create(int8Path, { optimizedModelFilePath: optimizedPath });
+    const uncorrected = await ort.InferenceSession.create(plainPath);
     const fp32 = await ort.InferenceSession.create(onnxPath(MODEL));
     const fusedOps = (loadModel(optimizedPath).graph?.node ?? []).map((n) => n.opType);
-    // Every Conv runs as QLinearConv except the float heads (the Convs that write the outputs).
+    // Every Conv runs as QLinearConv except the float heads.
     const headConvs = (model.graph?.node ?? []).filter((n) => n.opType === 'Conv' && plan.floatNodes.has(n.output?.[0] ?? '')).length;
+    expect(headConvs).toBe(12);
     expect(fusedOps.filter((op) => op === 'QLinearConv').length).toBe(summary.quantizedWeights);
     expect(fusedOps.filter((op) => op === 'Conv').length).toBe(headConvs);
 
-    // On a photo not used for calibration, the face scores stay close to the float model's (RMS error relative
-    // to the scores' own RMS), and the strongest face keeps its place.
+    // On a photo not used for calibration: the face scores stay close to the float model's, the strongest face
+    // keeps its place, and bias correction moves the box encodings (the output that drifts most) closer to float.
     const feed = { [spec.name]: await toInputTensor(heldOut, spec) };
-    const [a, b] = [await fp32.run(feed), await int8.run(feed)];
+    const [a, b, c] = [await fp32.run(feed), await int8.run(feed), await uncorrected.run(feed)];
     const x = a.class_scores.data as Float32Array;
     const y = b.class_scores.data as Float32Array;
-    let diff = 0;
-    let norm = 0;
-    for (let i = 0; i < x.length; i++) {
-      diff += (x[i] - y[i]) ** 2;
-      norm += x[i] ** 2;
-    }
-    expect(Math.sqrt(diff / norm)).toBeLessThan(0.1);
+    expect(relativeError(x, y)).toBeLessThan(0.1);
     const best = x.reduce((top, value, i) => (value > x[top] ? i : top), 0);
     expect(Math.abs(y[best] - x[best])).toBeLessThan(0.1);
-    await Promise.all([int8.release(), fp32.release()]);
+    const boxes = a.box_encodings.data as Float32Array;
+    const corrected = relativeError(boxes, b.box_encodings.data as Float32Array);
+    const plainError = relativeError(boxes, c.box_encodings.data as Float32Array);
+    expect(corrected).toBeLessThan(0.8 * plainError);
+    await Promise.all([int8.release(), uncorrected.release(), fp32.release()]);
   });
 });
