@@ -6,8 +6,8 @@
  *   options: --images N (COCO train photos added to the face-api samples, default 24), --percentile P (activation
  *   ranges: 100 = min/max, the default; a list or `auto` builds each and keeps the one closest to the float
  *   outputs on held-out photos), --per-tensor (int8 weights per tensor instead of per output channel),
- *   --int8-head (quantize the detection heads too; by default the convs writing the graph outputs, up to their
- *   Sigmoid/Split/Reshape/Concat, stay float), --no-bias-correction, --keep-float NODE,... (more float nodes)
+ *   --float-head (keep the detection heads float: the convs writing the graph outputs, through their
+ *   Sigmoid/Split/Reshape/Concat), --no-bias-correction, --keep-float NODE,... (more float nodes, by name)
  *   npx tsx scripts/quantize.ts --onnx in.onnx --out out.onnx --spec '{"name":"input","width":320,...}'
  *
  * Writes models/build/<id>.int8.onnx next to <id>.onnx and prints, per model, how far the int8 outputs are from
@@ -24,6 +24,7 @@ import { sampleImages, sharedImages, toInputTensor, calibrationFeeds, type Input
 import { loadModel, saveModel } from './quantize/onnx-model.ts';
 import { convInputMeans, quantizedConvs } from './quantize/bias-correction.ts';
 import { applyQdq, planQuantization } from './quantize/qdq.ts';
+import { simplify } from './quantize/simplify.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -69,6 +70,7 @@ export async function quantizeFile(
   options: QuantizeOptions = {},
 ): Promise<QuantizeResult> {
   const model = loadModel(input);
+  simplify(model);
   const plan = planQuantization(model, { perChannel: options.perChannel, floatHead: options.floatHead, keepFloat: options.keepFloat });
   const samples = sampleImages();
   // sample6 and three shared photos are held out of calibration to choose the method and report the error.
@@ -88,6 +90,7 @@ export async function quantizeFile(
   let best: { percentile: number; error: number; path: string; summary: ReturnType<typeof applyQdq> } | undefined;
   for (const [percentile, ranges] of byMethod) {
     const candidate = loadModel(input);
+    simplify(candidate);
     const summary = applyQdq(candidate, plan, ranges, inputMeans);
     const path = `${output}.p${percentile}.tmp`;
     saveModel(candidate, path);
@@ -178,7 +181,7 @@ async function main(argv: string[]): Promise<number> {
       images: { type: 'string' },
       percentile: { type: 'string' },
       'per-tensor': { type: 'boolean' },
-      'int8-head': { type: 'boolean' },
+      'float-head': { type: 'boolean' },
       'no-bias-correction': { type: 'boolean' },
       'keep-float': { type: 'string' },
       onnx: { type: 'string' },
@@ -191,7 +194,8 @@ async function main(argv: string[]): Promise<number> {
     // Default min/max: on the SSD and NanoDet it scored AP as well as or better than clipping (docs/notes/int8.md).
     percentiles: parsePercentiles(values.percentile),
     perChannel: !values['per-tensor'],
-    floatHead: !values['int8-head'],
+    // Default int8 head: with bias correction it lost no more than the float head and is 10-15% faster.
+    floatHead: values['float-head'] === true,
     biasCorrection: !values['no-bias-correction'],
     keepFloat: values['keep-float'] ? values['keep-float'].split(',').filter(Boolean) : undefined,
   };

@@ -25,9 +25,12 @@ import {
 } from './onnx-model.ts';
 
 /** Operators whose inputs and output get Q/DQ; ONNX Runtime has integer kernels or QDQ fusions for each. */
-const QUANTIZED_OPS = new Set(['Conv', 'Gemm', 'MatMul', 'Add', 'Mul', 'Concat', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'Sigmoid', 'LeakyRelu']);
-/** Operators whose output must keep the input's scale for ONNX Runtime to run them on uint8 directly. */
-const SAME_SCALE_OPS = new Set(['MaxPool']);
+const QUANTIZED_OPS = new Set(['Conv', 'Gemm', 'MatMul', 'Add', 'Mul', 'Concat', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'Sigmoid', 'LeakyRelu', 'Resize']);
+/**
+ * Operators whose output must keep the input's scale for ONNX Runtime to run them on uint8 directly (it drops the
+ * DQ/Q pair around them). A max or a bilinear mix never leaves the input's range, so the shared scale loses nothing.
+ */
+const SAME_SCALE_OPS = new Set(['MaxPool', 'Resize']);
 /** Input slots holding weights (int8) and biases (int32), per operator. */
 const WEIGHT_SLOT: Readonly<Record<string, number>> = { Conv: 1, Gemm: 1, MatMul: 1 };
 const BIAS_SLOT: Readonly<Record<string, number>> = { Conv: 2, Gemm: 2 };

@@ -16,6 +16,7 @@ import { applyQdq, headNodes, planQuantization } from '../../scripts/quantize/qd
 import { activationParams, quantizeBias, quantizeWeights, tensorRange } from '../../scripts/quantize/quant-math.ts';
 import { convInputMeans, offsetMeans, outputShift, quantizedConvs, type ConvGeometry } from '../../scripts/quantize/bias-correction.ts';
 import { parsePercentiles } from '../../scripts/quantize.ts';
+import { simplify } from '../../scripts/quantize/simplify.ts';
 
 describe('quantization arithmetic', () => {
   it('maps an activation range to uint8 with 0 exactly representable', () => {
@@ -218,5 +219,37 @@ describe.skipIf(!built)(`QDQ int8 copy of ${MODEL}`, () => {
     const plainError = relativeError(boxes, c.box_encodings.data as Float32Array);
     expect(corrected).toBeLessThan(0.8 * plainError);
     await Promise.all([int8.release(), uncorrected.release(), fp32.release()]);
+  });
+});
+
+const NANODET = 'nanodet';
+describe.skipIf(!existsSync(onnxPath(NANODET)))(`graph simplifications on ${NANODET}`, () => {
+  it('folds the -inf Pad into the MaxPool and the RGB->BGR Gather into the first Conv, outputs unchanged', { timeout: 60_000 }, async () => {
+    const manifest = readManifest(NANODET);
+    const spec: InputSpec = { ...manifest.input, name: manifest.input.name };
+    const model = loadModel(onnxPath(NANODET));
+    const before = (model.graph?.node ?? []).map((n) => n.opType);
+    expect(before).toContain('Pad');
+    expect(before).toContain('Gather');
+    expect(simplify(model)).toEqual({ padsFolded: 1, gathersFolded: 1 });
+    const after = (model.graph?.node ?? []).map((n) => n.opType);
+    expect(after).not.toContain('Pad');
+    expect(after).not.toContain('Gather');
+    expect(after.length).toBe(before.length - 2);
+    const path = join(dir, `${NANODET}.simplified.onnx`);
+    saveModel(model, path);
+    const [a, b] = await Promise.all([ort.InferenceSession.create(onnxPath(NANODET)), ort.InferenceSession.create(path)]);
+    const feed = { [spec.name]: await toInputTensor(sampleImages()[1], spec) };
+    const [x, y] = [await a.run(feed), await b.run(feed)];
+    for (const name of a.outputNames) {
+      const p = x[name].data as Float32Array;
+      const q = y[name].data as Float32Array;
+      let worst = 0;
+      for (let i = 0; i < p.length; i++) worst = Math.max(worst, Math.abs(p[i] - q[i]));
+      expect(worst).toBeLessThan(1e-4);
+    }
+    await Promise.all([a.release(), b.release()]);
+    // The SSD has neither pattern: nothing changes.
+    expect(simplify(loadModel(onnxPath(MODEL)))).toEqual({ padsFolded: 0, gathersFolded: 0 });
   });
 });
