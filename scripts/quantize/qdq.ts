@@ -25,12 +25,13 @@ import {
 } from './onnx-model.ts';
 
 /** Operators whose inputs and output get Q/DQ; ONNX Runtime has integer kernels or QDQ fusions for each. */
-const QUANTIZED_OPS = new Set(['Conv', 'Gemm', 'MatMul', 'Add', 'Mul', 'Concat', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'Sigmoid', 'LeakyRelu', 'Resize']);
+const QUANTIZED_OPS = new Set(['Conv', 'Gemm', 'MatMul', 'Add', 'Mul', 'Concat', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'Sigmoid', 'LeakyRelu']);
 /**
  * Operators whose output must keep the input's scale for ONNX Runtime to run them on uint8 directly (it drops the
- * DQ/Q pair around them). A max or a bilinear mix never leaves the input's range, so the shared scale loses nothing.
+ * DQ/Q pair around them). Resize is not here: onnxruntime-node 1.30 kept NanoDet's bilinear Resizes float even
+ * with equal scales on both sides (docs/notes/int8.md), so Q/DQ around them would only add work.
  */
-const SAME_SCALE_OPS = new Set(['MaxPool', 'Resize']);
+const SAME_SCALE_OPS = new Set(['MaxPool']);
 /** Input slots holding weights (int8) and biases (int32), per operator. */
 const WEIGHT_SLOT: Readonly<Record<string, number>> = { Conv: 1, Gemm: 1, MatMul: 1 };
 const BIAS_SLOT: Readonly<Record<string, number>> = { Conv: 2, Gemm: 2 };
