@@ -12,7 +12,7 @@ import { onnxPath, readManifest } from '../../src/detect/manifest.ts';
 import { calibrate } from '../../scripts/quantize/calibrate.ts';
 import { calibrationFeeds, sampleImages, toInputTensor, type InputSpec } from '../../scripts/quantize/calibration-images.ts';
 import { DataType, loadModel, saveModel, attribute } from '../../scripts/quantize/onnx-model.ts';
-import { applyQdq, headNodes, planQuantization } from '../../scripts/quantize/qdq.ts';
+import { applyQdq, headNodes, mergeGroups, planQuantization } from '../../scripts/quantize/qdq.ts';
 import { activationParams, quantizeBias, quantizeWeights, tensorRange } from '../../scripts/quantize/quant-math.ts';
 import { convInputMeans, offsetMeans, outputShift, quantizedConvs, type ConvGeometry } from '../../scripts/quantize/bias-correction.ts';
 import { parsePercentiles } from '../../scripts/quantize.ts';
@@ -124,6 +124,11 @@ describe('bias correction arithmetic', () => {
     expect(shift[1]).toBeCloseTo(-0.1, 6);
   });
 
+  it('merges scale groups that share a tensor', () => {
+    expect(mergeGroups([['a', 'b'], ['c', 'd'], ['b', 'e'], ['f']])).toEqual([['a', 'b', 'e'], ['c', 'd'], ['f']]);
+    expect(mergeGroups([])).toEqual([]);
+  });
+
   it('parses the calibration percentiles', () => {
     expect(parsePercentiles(undefined)).toBeUndefined();
     expect(parsePercentiles('99.99')).toEqual([99.99]);
@@ -165,6 +170,11 @@ describe.skipIf(!built)(`QDQ int8 copy of ${MODEL}`, () => {
     const predictors = nodes.filter((n) => n.opType === 'Conv' && /BoxPredictor_\d\/(BoxEncoding|Class)Predictor/.test(n.name ?? ''));
     expect(predictors.length).toBe(12);
     for (const conv of predictors) expect(plan.floatNodes.has(conv.output?.[0] ?? '')).toBe(true);
+    // Each Concat's group reaches back through Reshape/Transpose to the conv output it is a view of.
+    expect(plan.scaleGroups.find((g) => g.includes('class_logits'))).toBeUndefined(); // float head: not planned
+    const int8Plan = planQuantization(model);
+    const int8Logits = int8Plan.scaleGroups.find((g) => g.includes('class_logits'));
+    expect(int8Logits?.filter((name) => /ClassPredictor\/BiasAdd$/.test(name)).length).toBe(6);
     // keepFloat adds nodes by name.
     const first = nodes.find((n) => n.opType === 'Conv');
     expect(planQuantization(model, { floatHead: true, keepFloat: [first?.name ?? ''] }).floatNodes.has(first?.output?.[0] ?? '')).toBe(true);
