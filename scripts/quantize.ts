@@ -8,23 +8,26 @@
  *   outputs on held-out photos), --per-tensor (int8 weights per tensor instead of per output channel),
  *   --float-head (keep the detection heads float: the convs writing the graph outputs, through their
  *   Sigmoid/Split/Reshape/Concat), --no-bias-correction, --keep-float NODE,... (more float nodes, by name)
- *   npx tsx scripts/quantize.ts --onnx in.onnx --out out.onnx --spec '{"name":"input","width":320,...}'
+ *   npx tsx scripts/quantize.ts --onnx in.onnx --out out.onnx --spec '{"name":"input","width":320,...}' [--table t.json]
  *
- * Writes models/build/<id>.int8.onnx next to <id>.onnx and prints, per model, how far the int8 outputs are from
+ * Writes models/build/<id>.int8.onnx next to <id>.onnx, and the calibration table it was made from to
+ * models/calibration/<id>.json (scripts/quantize/table.ts: committed, so that scripts/build-models.ts can rebuild
+ * the same int8 bytes at install without the photos), and prints, per model, how far the int8 outputs are from
  * the float ones on photos that were not used for calibration.
  */
-import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
-import { BUILD_DIR, listManifests } from '../src/detect/manifest.ts';
-import { calibrateMethods } from './quantize/calibrate.ts';
+import { BUILD_DIR, MODELS_DIR, listManifests } from '../src/detect/manifest.ts';
+import { calibrateMethods, type Ranges } from './quantize/calibrate.ts';
 import { sampleImages, sharedImages, toInputTensor, calibrationFeeds, type InputSpec } from './quantize/calibration-images.ts';
 import { loadModel, saveModel } from './quantize/onnx-model.ts';
 import { convInputMeans, quantizedConvs } from './quantize/bias-correction.ts';
 import { applyQdq, planQuantization } from './quantize/qdq.ts';
 import { simplify } from './quantize/simplify.ts';
+import { TABLE_FORMAT, sha256, tablePath, toFloat32Means, writeTable, type CalibrationTable } from './quantize/table.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -45,6 +48,9 @@ export interface QuantizeResult {
   readonly percentile: number;
   /** RMS error of the outputs relative to the float model's, on held-out photos, for every method tried. */
   readonly outputError: Record<string, number>;
+  /** Where the calibration table went (none for --onnx jobs without --table), and its size. */
+  readonly table?: string;
+  readonly tableBytes?: number;
 }
 
 export interface QuantizeOptions {
@@ -61,6 +67,19 @@ export interface QuantizeOptions {
   readonly keepFloat?: readonly string[];
   /** Correct each Conv's bias for the mean shift of its rounded weights (default true; bias-correction.ts). */
   readonly biasCorrection?: boolean;
+  /** Write the calibration table (table.ts) here; `tableModel` names the model in it (default: the file name). */
+  readonly table?: string;
+  readonly tableModel?: string;
+}
+
+/** A photo's name without this machine's paths: `@vladmandic/face-api/demo/sample1.jpg`, `coco/train2017/images/x.jpg`. */
+export function sourceName(file: string): string {
+  const parts = resolve(file).split(sep);
+  const modules = parts.lastIndexOf('node_modules');
+  if (modules >= 0) return parts.slice(modules + 1).join('/');
+  const data = parts.findIndex((p, i) => p === 'data' && parts[i - 1] === 'shared');
+  if (data >= 0) return parts.slice(data + 1).join('/');
+  return relative(ROOT, file).split(sep).join('/');
 }
 
 export async function quantizeFile(
@@ -84,7 +103,8 @@ export async function quantizeFile(
   let inputMeans: Map<string, Float64Array> | undefined;
   if (options.biasCorrection ?? true) {
     const { convs, weightDims } = quantizedConvs(model, plan.floatNodes);
-    inputMeans = await convInputMeans(model, convs, weightDims, calibrationFeeds(files, spec));
+    // Rounded to float32 as the calibration table stores them, so that the table rebuilds these very bytes.
+    inputMeans = toFloat32Means(await convInputMeans(model, convs, weightDims, calibrationFeeds(files, spec)));
   }
   const outputError: Record<string, number> = {};
   let best: { percentile: number; error: number; path: string; summary: ReturnType<typeof applyQdq> } | undefined;
@@ -105,6 +125,27 @@ export async function quantizeFile(
   }
   if (!best) throw new Error('no calibration method ran');
   renameSync(best.path, output);
+  let tableBytes: number | undefined;
+  if (options.table) {
+    const table: CalibrationTable = {
+      format: TABLE_FORMAT,
+      model: options.tableModel ?? input.slice(input.lastIndexOf('/') + 1).replace(/\.onnx$/, ''),
+      fp32Sha256: sha256(readFileSync(input)),
+      options: {
+        percentile: best.percentile,
+        perChannel: options.perChannel ?? true,
+        floatHead: options.floatHead ?? false,
+        keepFloat: [...(options.keepFloat ?? [])],
+        biasCorrection: options.biasCorrection ?? true,
+      },
+      calibration: { photos: files.length, heldOut: heldOut.length, sources: files.map(sourceName), heldOutSources: heldOut.map(sourceName) },
+      ranges: byMethod.get(best.percentile) as Ranges,
+      inputMeans: inputMeans ?? new Map(),
+    };
+    mkdirSync(dirname(options.table), { recursive: true });
+    writeTable(options.table, table);
+    tableBytes = statSync(options.table).size;
+  }
   return {
     input,
     output,
@@ -119,6 +160,8 @@ export async function quantizeFile(
     bytesAfter: statSync(output).size,
     percentile: best.percentile,
     outputError,
+    table: options.table,
+    tableBytes,
   };
 }
 
@@ -187,6 +230,7 @@ async function main(argv: string[]): Promise<number> {
       onnx: { type: 'string' },
       out: { type: 'string' },
       spec: { type: 'string' },
+      table: { type: 'string' },
     },
   });
   const options: QuantizeOptions = {
@@ -199,10 +243,10 @@ async function main(argv: string[]): Promise<number> {
     biasCorrection: !values['no-bias-correction'],
     keepFloat: values['keep-float'] ? values['keep-float'].split(',').filter(Boolean) : undefined,
   };
-  const jobs: { input: string; output: string; spec: InputSpec }[] = [];
+  const jobs: { input: string; output: string; spec: InputSpec; table?: string; id?: string }[] = [];
   if (values.onnx) {
     if (!values.out || !values.spec) throw new Error('--onnx needs --out and --spec');
-    jobs.push({ input: values.onnx, output: values.out, spec: JSON.parse(values.spec) as InputSpec });
+    jobs.push({ input: values.onnx, output: values.out, spec: JSON.parse(values.spec) as InputSpec, table: values.table });
   } else {
     for (const manifest of listManifests()) {
       if (positionals.length > 0 && !positionals.includes(manifest.id)) continue;
@@ -220,7 +264,7 @@ async function main(argv: string[]): Promise<number> {
         std: manifest.input.std,
         resize: manifest.input.resize,
       };
-      jobs.push({ input, output: join(BUILD_DIR, `${manifest.id}.int8.onnx`), spec });
+      jobs.push({ input, output: join(BUILD_DIR, `${manifest.id}.int8.onnx`), spec, table: tablePath(MODELS_DIR, manifest.id), id: manifest.id });
     }
   }
   if (jobs.length === 0) {
@@ -228,7 +272,7 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   for (const job of jobs) {
-    const result = await quantizeFile(job.input, job.output, job.spec, options);
+    const result = await quantizeFile(job.input, job.output, job.spec, { ...options, table: job.table, tableModel: job.id });
     process.stdout.write(JSON.stringify(result) + '\n');
   }
   return 0;
