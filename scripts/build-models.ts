@@ -6,10 +6,16 @@
  * manifest's conversion settings and the converter version) matches. Exits 1 with a message naming the model
  * and the fix when something is missing.
  *
+ * Then, for every model with a committed calibration table `models/calibration/<id>.json` (written by
+ * `npx tsx scripts/quantize.ts <id>`, which needs the calibration photos), it builds the int8 copy
+ * `models/build/<id>.int8.onnx` from the fp32 file and the table alone (scripts/quantize/table.ts: no images, no
+ * inference), byte-identical to what quantize.ts wrote, skipped while `<id>.int8.stamp` (fp32 hash, table, the
+ * quantize code) matches. A table measured on other fp32 bytes fails the build with the command that re-measures it.
+ *
  *   npx tsx scripts/build-models.ts [--force] [id ...]
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -20,6 +26,9 @@ import { loadTfjsGraphModel } from './tfjs2onnx/load.ts';
 import type { TfGraph } from './tfjs2onnx/types.ts';
 // Type only: the module itself is imported lazily, and only when a face-api-ssd manifest exists.
 import type * as FaceApiSsd from './faceapi-ssd.ts';
+// Type only as well: the quantizer (and the onnxruntime-node binding its calibration half loads) is imported only
+// when a model has a calibration table.
+import type * as Int8Table from './quantize/table.ts';
 
 const log = logger('build-models');
 const SCRIPTS_DIR = dirname(fileURLToPath(import.meta.url));
@@ -132,6 +141,29 @@ export function stampOf(m: ModelManifest, files: readonly string[]): string {
 
 const stampPath = (id: string): string => join(BUILD_DIR, `${id}.stamp`);
 
+/** Where a model's committed calibration table lives, and where its int8 copy and stamp go. */
+export const calibrationTablePath = (id: string): string => join(MODELS_DIR, 'calibration', `${id}.json`);
+export const int8Path = (id: string): string => join(BUILD_DIR, `${id}.int8.onnx`);
+const int8StampPath = (id: string): string => join(BUILD_DIR, `${id}.int8.stamp`);
+
+/** The quantizer's sources (all of scripts/quantize): a change to any of them rebuilds the int8 copies. */
+function quantizeFiles(): string[] {
+  const dir = join(SCRIPTS_DIR, 'quantize');
+  return [join(SCRIPTS_DIR, 'build-models.ts'), ...readdirSync(dir).filter((f) => f.endsWith('.ts')).sort().map((f) => join(dir, f))];
+}
+
+/** int8 stamp = hash of the fp32 file's SHA-256, the table's bytes and the quantize code. */
+export function int8StampOf(fp32Sha256: string, tableBytes: Uint8Array): string {
+  const h = createHash('sha256');
+  h.update(`int8 from table\nfp32 ${fp32Sha256}\n`);
+  h.update(tableBytes);
+  for (const f of quantizeFiles()) {
+    h.update(`\n${f.slice(f.lastIndexOf('/') + 1)}\n`);
+    h.update(readFileSync(f));
+  }
+  return h.digest('hex');
+}
+
 export interface BuildResult {
   readonly id: string;
   readonly status: 'built' | 'up-to-date';
@@ -164,6 +196,45 @@ export async function buildModel(m: ModelManifest, force = false): Promise<Build
   return { id: m.id, status: 'built', bytes: bytes.length, ms: performance.now() - started };
 }
 
+/**
+ * Builds `<id>.int8.onnx` from the built fp32 model and `models/calibration/<id>.json`; undefined when the model
+ * has no table (no int8 copy is built at install then).
+ */
+export async function buildInt8(id: string, force = false, tableFile = calibrationTablePath(id)): Promise<BuildResult | undefined> {
+  if (!existsSync(tableFile)) return undefined;
+  const started = performance.now();
+  const fp32File = onnxPath(id);
+  if (!existsSync(fp32File)) throw new BuildError(id, `${fp32File} is not built, so its int8 copy cannot be; run \`npm run models\``);
+  const table = (await import(pathToFileURL(join(SCRIPTS_DIR, 'quantize', 'table.ts')).href)) as typeof Int8Table;
+  const fp32 = readFileSync(fp32File);
+  const tableBytes = readFileSync(tableFile);
+  let parsed: Int8Table.CalibrationTable;
+  try {
+    parsed = table.parseTable(tableBytes.toString('utf8'), tableFile);
+  } catch (err) {
+    throw new BuildError(id, `${(err as Error).message}; re-calibrate with \`npx tsx scripts/quantize.ts ${id}\``);
+  }
+  const fp32Sha256 = table.sha256(fp32);
+  // Checked even when the stamp matches: the message says what to do, and the hash is needed for the stamp anyway.
+  if (parsed.fp32Sha256 !== fp32Sha256) throw new BuildError(id, table.staleTableMessage(parsed, fp32Sha256, id));
+  const stamp = int8StampOf(fp32Sha256, tableBytes);
+  const out = int8Path(id);
+  if (!force && existsSync(out) && existsSync(int8StampPath(id)) && readFileSync(int8StampPath(id), 'utf8').trim() === stamp) {
+    return { id: `${id}.int8`, status: 'up-to-date', bytes: statSync(out).size, ms: performance.now() - started };
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = table.applyTable(fp32, parsed).bytes;
+  } catch (err) {
+    throw new BuildError(id, `int8 from ${tableFile}: ${(err as Error).message}`);
+  }
+  const tmp = `${out}.${process.pid}.tmp`;
+  writeFileSync(tmp, bytes);
+  renameSync(tmp, out);
+  writeFileSync(int8StampPath(id), `${stamp}\n`);
+  return { id: `${id}.int8`, status: 'built', bytes: bytes.length, ms: performance.now() - started };
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   const force = argv.includes('--force');
   const ids = argv.filter((a) => !a.startsWith('--'));
@@ -182,13 +253,25 @@ export async function main(argv: readonly string[]): Promise<number> {
   const selected = ids.length ? manifests.filter((m) => ids.includes(m.id)) : manifests;
   const started = performance.now();
   let failed = 0;
+  const builtFp32: string[] = [];
   for (const m of selected) {
     try {
       const r = await buildModel(m, force);
+      builtFp32.push(m.id);
       log.info(r.status === 'built' ? 'built model' : 'model up to date', { id: r.id, file: onnxPath(r.id), bytes: r.bytes, ms: Math.round(r.ms) });
     } catch (err) {
       failed++;
       log.error('model build failed', { id: m.id, error: (err as Error).message });
+    }
+  }
+  // int8 copies after all fp32 models, and only of those that built (a failed fp32 build is reported once).
+  for (const id of builtFp32) {
+    try {
+      const r = await buildInt8(id, force);
+      if (r) log.info(r.status === 'built' ? 'built int8 model' : 'int8 model up to date', { id: r.id, file: int8Path(id), bytes: r.bytes, ms: Math.round(r.ms) });
+    } catch (err) {
+      failed++;
+      log.error('int8 model build failed', { id, error: (err as Error).message });
     }
   }
   log.info('models done', { models: selected.length, failed, ms: Math.round(performance.now() - started) });
