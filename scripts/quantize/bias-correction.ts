@@ -6,7 +6,9 @@
  * photos. Small shifts compound over a deep network: on the SSD face model the weight rounding alone (activations
  * left float) costs 1.7 points of AP50 on WIDER.
  */
-import * as ort from 'onnxruntime-node';
+// Types only at load time: the table application (table.ts, run at install) imports this module's pure half
+// and should not load the onnxruntime-node binding; the sessions below import it when they run.
+import type * as ort from 'onnxruntime-node';
 import { attribute, constantTensors, dimsOf, toNumber, type ModelProto, type NodeProto } from './onnx-model.ts';
 import { withObservedOutputs } from './calibrate.ts';
 
@@ -109,7 +111,7 @@ export async function convInputMeans(
   }
   const graphInputs = new Set((model.graph?.input ?? []).map((i) => i.name ?? ''));
   const observed = [...byInput.keys()].filter((name) => !graphInputs.has(name));
-  const session = await ort.InferenceSession.create(withObservedOutputs(model, observed), { graphOptimizationLevel: 'disabled' });
+  const session = await (await import('onnxruntime-node')).InferenceSession.create(withObservedOutputs(model, observed), { graphOptimizationLevel: 'disabled' });
   const sums = new Map<string, Float64Array>();
   let images = 0;
   try {

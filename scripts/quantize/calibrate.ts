@@ -4,7 +4,9 @@
  * (percentile 100), or a percentile at each end of every image, averaged over the images. One pass over the
  * images serves every method, so the caller can keep whichever loses least.
  */
-import * as ort from 'onnxruntime-node';
+// Types only at load time: the table application (table.ts, run at install) imports this module's pure half
+// and should not load the onnxruntime-node binding; the sessions below import it when they run.
+import type * as ort from 'onnxruntime-node';
 import { onnx, type ModelProto } from './onnx-model.ts';
 import { tensorRange } from './quant-math.ts';
 
@@ -28,7 +30,7 @@ export async function calibrateMethods(
   feeds: AsyncIterable<Record<string, ort.Tensor>>,
   percentiles: readonly number[],
 ): Promise<Map<number, Ranges>> {
-  const session = await ort.InferenceSession.create(withObservedOutputs(model, tensors), {
+  const session = await (await import('onnxruntime-node')).InferenceSession.create(withObservedOutputs(model, tensors), {
     graphOptimizationLevel: 'disabled', // observe the tensors as named in the graph, before any fusion renames them
   });
   const wanted = new Set(tensors);
