@@ -2,10 +2,10 @@
  * scripts/build-models.ts on a real manifest: deterministic bytes equal to a direct conversion, the stamp skips
  * an up-to-date model, and missing packages or settings fail with a message that names the model and the fix.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { onnxPath, readManifest, type ModelManifest } from '../../src/detect/manifest.ts';
-import { buildModel, modelSource, stampOf } from '../../scripts/build-models.ts';
+import { buildModel, calibrationTablePath, int8Path, main, modelSource, stampOf } from '../../scripts/build-models.ts';
 import { convertTfGraph } from '../../scripts/tfjs2onnx/convert.ts';
 
 describe('build-models', () => {
@@ -42,5 +42,15 @@ describe('build-models', () => {
   it('rejects a tfjs-graph manifest without conversion settings or with mismatched outputs', () => {
     expect(() => modelSource({ ...manifest, convert: undefined })).toThrow(/needs a `convert` section/);
     expect(() => modelSource({ ...manifest, outputs: ['only_one'] })).toThrow(/convert.tfOutputs has 4 entries but outputs has 1/);
+  });
+
+  it('builds int8 copies only for models with a calibration table (models/calibration/<id>.json)', { timeout: 60_000 }, async () => {
+    expect(existsSync(calibrationTablePath(manifest.id))).toBe(false);
+    expect(existsSync(calibrationTablePath('nanodet'))).toBe(true);
+    const before = existsSync(int8Path(manifest.id)) ? statSync(int8Path(manifest.id)).mtimeMs : undefined;
+    expect(await main([manifest.id, 'nanodet'])).toBe(0);
+    // blazeface-front has no table: its int8 file (if a developer made one) is not touched.
+    expect(existsSync(int8Path(manifest.id)) ? statSync(int8Path(manifest.id)).mtimeMs : undefined).toBe(before);
+    expect(existsSync(int8Path('nanodet'))).toBe(true);
   });
 });
