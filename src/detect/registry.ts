@@ -41,16 +41,21 @@ export const TASK_DEFAULTS: Readonly<Record<Task, DetectorSettings>> = {
 };
 
 /**
- * Per-model overrides of the task defaults, chosen by measurement with `raypack-edge eval` (docs/DETECTION.md):
- * - SSD face: fp32. Its int8 copy (scripts/quantize.ts) is 1.5-2.4x faster but loses 2.1 points of AP50 on
- *   WIDER-416 (0.709 -> 0.688, docs/BENCHMARKS.md), more than the 1 point we allow for an int8 default; it stays
- *   available as `variant: 'int8'`. A 512 px input already sees WIDER's small faces, so no tiles.
+ * Per-model overrides of the task defaults, chosen by measurement with `raypack-edge eval` and `raypack-edge bench`
+ * (docs/EVAL.md, docs/BENCHMARKS.md). The rule: an int8 copy is the default where it is faster and loses at most
+ * 1 point of AP50 (mAP50 for objects) on every set.
+ * - SSD face: int8 (built at install from models/calibration/, scripts/quantize.ts). AP50 0.705 vs 0.709 fp32 on
+ *   WIDER-416, 0.679 vs 0.680 on facemask-voc; 1.7-2.0x faster from RGB. A 512 px input already sees WIDER's small
+ *   faces, so no tiles.
+ * - NanoDet objects/food: int8. mAP50 0.468 vs 0.467 on COCO val2017-a; 1.6-1.7x faster from RGB.
  * - BlazeFace family (128-256 px inputs): a 2x2 tile grid on top of the whole image lifts AP50 on WIDER from
- *   0.23 to 0.34 (blazeface-back) at ~5x the cost.
- * - Everything else runs fp32: the int8 copies of nanodet (0.449 vs 0.467 mAP50) and blazeface-back lose more
- *   accuracy than the SSD's, and objects have no speed target that needs them.
+ *   0.23 to 0.34 (blazeface-back) at ~5x the cost. fp32: their int8 copies were slower.
+ * - CenterNet: fp32 (its int8 copy is broken by quantization: mAP50 0.26 vs 0.48).
+ * `variant: 'fp32'` (or `--variant fp32`) still runs the float file of any model.
  */
 export const MODEL_DEFAULTS: Readonly<Record<string, Partial<DetectorSettings>>> = {
+  'ssd-mobilenetv1-face': { variant: 'int8' },
+  'nanodet': { variant: 'int8' },
   'blazeface-back': { tiling: { tiles: 2, overlap: 0.25, minImageToInput: 1.5 } },
   'blazeface-front': { tiling: { tiles: 2, overlap: 0.25, minImageToInput: 1.5 } },
   'facemesh-detection-full': { tiling: { tiles: 2, overlap: 0.25, minImageToInput: 1.5 } },
@@ -182,7 +187,12 @@ export async function loadDetector(task: Task, options: LoadOptions = {}): Promi
   const variant = settings.variant;
   const file = variantPath(manifest.id, variant);
   if (variant === 'int8' && !existsSync(file)) {
-    throw new RaypackError('model_unavailable', `${file} is not built: run \`npx tsx scripts/quantize.ts ${manifest.id}\``);
+    // Models with a committed calibration table get their int8 copy from `npm run models` (as at install); the
+    // others only from the calibration script, which needs the photos.
+    const how = existsSync(join(MODELS_DIR, 'calibration', `${manifest.id}.json`))
+      ? 'run `npm run models`'
+      : `run \`npx tsx scripts/quantize.ts ${manifest.id}\`, or use variant fp32`;
+    throw new RaypackError('model_unavailable', `${file} is not built: ${how}`, { modelId: manifest.id });
   }
   const session = await createSession(file, { threads: options.threads, executionProviders: options.executionProviders });
   const modelId = variant === 'fp32' ? manifest.id : `${manifest.id}.${variant}`;

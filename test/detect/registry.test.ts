@@ -18,12 +18,15 @@ describe('registry defaults', () => {
   });
 
   it('layers task defaults, model overrides and caller options', () => {
-    expect(settingsFor('face', 'ssd-mobilenetv1-face')).toEqual(TASK_DEFAULTS.face);
-    expect(settingsFor('face', 'ssd-mobilenetv1-face').variant).toBe('fp32');
+    // The default models run their int8 copies (within 1 point of AP50, faster); others their float file.
+    expect(settingsFor('face', 'ssd-mobilenetv1-face')).toEqual({ ...TASK_DEFAULTS.face, variant: 'int8' });
+    expect(settingsFor('face', 'ssd-mobilenetv1-face', { variant: 'fp32' }).variant).toBe('fp32');
+    expect(settingsFor('objects', 'centernet').variant).toBe('fp32');
     expect(settingsFor('face', 'blazeface-back').tiling.tiles).toBe(2);
     const custom = settingsFor('face', 'blazeface-back', { tiles: 0, variant: 'fp32', nmsMode: 'greedy', overlap: 0.5 });
     expect(custom).toMatchObject({ tiling: { tiles: 0, overlap: 0.5, minImageToInput: 1.5 }, variant: 'fp32', nmsMode: 'greedy' });
-    expect(settingsFor('objects', 'nanodet')).toEqual(TASK_DEFAULTS.objects);
+    expect(settingsFor('objects', 'nanodet')).toEqual({ ...TASK_DEFAULTS.objects, variant: 'int8' });
+    expect(settingsFor('food', 'nanodet').variant).toBe('int8');
   });
 
   it('maps variants to files', () => {
