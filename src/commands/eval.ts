@@ -10,7 +10,7 @@ import { EVAL_USAGE, parseEvalArgs, type EvalArgs } from '../eval/args.ts';
 import { selectCandidates, type EvalTask } from '../eval/candidates.ts';
 import { describeMissingData, referenceModelsDir, resolveDataDir } from '../eval/data-dir.ts';
 import { FACE_SETS, OBJECT_SETS, limitDataset, loadDataset, type Dataset, type DatasetName } from '../eval/datasets.ts';
-import { evalDocument, formatMarkdownTable, formatTable } from '../eval/report.ts';
+import { evalDocument, formatMarkdownTable, formatTable, formatVariantComparison } from '../eval/report.ts';
 import { evaluateDetector, type EvalResult } from '../eval/runner.ts';
 
 const log = logger('eval');
@@ -57,6 +57,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
       modelsDir: referenceModelsDir(dataDir),
       threads: args.threads,
       taskOfModel,
+      variants: args.variants,
     });
   } catch (error) {
     process.stderr.write(`raypack-edge eval: ${(error as Error).message}\n`);
@@ -97,6 +98,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   }
 
   process.stdout.write(args.markdown ? formatMarkdownTable(results) : formatTable(results));
+  process.stdout.write(formatVariantComparison(results));
   const json = JSON.stringify(evalDocument(dataDir, args.limit, results), null, 2) + '\n';
   if (args.jsonFile) {
     writeFileSync(args.jsonFile, json);

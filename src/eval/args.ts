@@ -4,7 +4,7 @@ import { RaypackError } from '../errors.ts';
 
 export const EVAL_USAGE = `usage: raypack-edge eval [--task face|objects|all] [--model ID[,ID...]] [--reference]
                         [--option KEY=VALUE]... [--data DIR] [--limit N] [--json FILE] [--threads N] [--markdown]
-                        [--decode full|detection]
+                        [--decode full|detection] [--variants]
 
 Scores detectors on the labelled sets in the data directory (default ../shared/data next to the project, or
 $RAYPACK_DATA): faces on faces/wider-val-416 and faces/facemask-voc (AP50, faces under 10 px ignored), objects on
@@ -18,6 +18,8 @@ coco/val2017-a (mAP50). Prints a table, then the JSON (to stdout, or to --json F
   --limit      only the first N images of each set (sorted by file name)
   --threads    ONNX Runtime intra-op threads for every model (default 2)
   --markdown   print the table as Markdown
+  --variants   score each product model's fp32 file and its int8 copy, and print int8 against fp32 (our rule:
+               an int8 copy is a default only where it loses at most 1 point); \`--model nanodet.int8\` picks one
   --decode     full (default): every image decoded in full, as camera frames reach the detector;
                detection: decoded only as large as the detector needs, as \`detect\` and the API do with uploads
 `;
@@ -36,6 +38,7 @@ export interface EvalArgs {
   readonly threads: number;
   readonly markdown: boolean;
   readonly decode: 'full' | 'detection';
+  readonly variants: boolean;
 }
 
 /** `key=value` with value typed as number or boolean when it reads as one. */
@@ -65,6 +68,7 @@ export function parseEvalArgs(argv: readonly string[]): EvalArgs {
       threads: { type: 'string' },
       markdown: { type: 'boolean' },
       decode: { type: 'string' },
+      variants: { type: 'boolean' },
     },
   });
   const v = parsed.values;
@@ -85,5 +89,6 @@ export function parseEvalArgs(argv: readonly string[]): EvalArgs {
     threads: wholeNumberOption('threads', v.threads, 1) ?? 2,
     markdown: v.markdown ?? false,
     decode,
+    variants: v.variants ?? false,
   };
 }

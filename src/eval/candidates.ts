@@ -33,28 +33,41 @@ export interface CandidateRequest {
   readonly threads: number;
   /** The task of a product model id (from its manifest); undefined when unknown. */
   readonly taskOfModel: (id: string) => EvalTask | undefined;
+  /** Score each product model's float file and its int8 copy (an explicit `variant` option wins). */
+  readonly variants?: boolean;
+}
+
+/** `nanodet.int8` / `nanodet.fp32` (the ids bench prints) → the model id and the variant option. */
+export function splitVariant(id: string): { id: string; variant?: 'fp32' | 'int8' } {
+  const m = /^(.+)\.(fp32|int8)$/.exec(id);
+  return m ? { id: m[1], variant: m[2] as 'fp32' | 'int8' } : { id };
 }
 
 export function selectCandidates(req: CandidateRequest): Candidate[] {
-  const variant = variantLabel(req.options);
-  const product = (task: EvalTask, model?: string): Candidate => ({
+  const one = (task: EvalTask, model: string | undefined, options: Readonly<Record<string, unknown>>): Candidate => ({
     label: model ?? `default ${task} model`,
     task,
-    variant,
-    load: () => loadDetector(task, { threads: req.threads, ...req.options, ...(model ? { model } : {}) }),
+    variant: variantLabel(options),
+    load: () => loadDetector(task, { threads: req.threads, ...options, ...(model ? { model } : {}) }),
   });
+  const product = (task: EvalTask, model?: string, variant?: 'fp32' | 'int8'): Candidate[] => {
+    const fixed = variant ?? (req.options.variant as string | undefined);
+    if (fixed !== undefined || !req.variants) return [one(task, model, { ...req.options, ...(variant ? { variant } : {}) })];
+    return (['fp32', 'int8'] as const).map((v) => one(task, model, { ...req.options, variant: v }));
+  };
   const out: Candidate[] = [];
-  for (const id of req.models) {
-    const ref = findReferenceModel(id);
+  for (const requested of req.models) {
+    const ref = findReferenceModel(requested);
     if (ref) {
       if (req.tasks.includes(ref.task)) out.push({ label: ref.id, task: ref.task, variant: '', load: () => ref.load(req.modelsDir, req.threads) });
       continue;
     }
+    const { id, variant } = splitVariant(requested);
     const task = req.taskOfModel(id);
-    if (!task) throw new RaypackError('bad_parameter', `unknown model '${id}': not a models/<id>.json manifest nor a reference model`);
-    if (req.tasks.includes(task)) out.push(product(task, id));
+    if (!task) throw new RaypackError('bad_parameter', `unknown model '${requested}': not a models/<id>.json manifest nor a reference model`);
+    if (req.tasks.includes(task)) out.push(...product(task, id, variant));
   }
-  if (req.models.length === 0) for (const task of req.tasks) out.push(product(task));
+  if (req.models.length === 0) for (const task of req.tasks) out.push(...product(task));
   if (req.reference) {
     const available = availableReferenceModels(req.modelsDir).filter((m) => req.tasks.includes(m.task));
     for (const ref of available) {

@@ -67,3 +67,30 @@ export interface EvalDocument {
 export function evalDocument(dataDir: string, limit: number | undefined, results: readonly EvalResult[]): EvalDocument {
   return { dataDir, scoreThreshold: EVAL_SCORE_THRESHOLD, iouThreshold: IOU_MATCH, faceMinSize: FACE_MIN_SIZE, limit: limit ?? null, results };
 }
+
+/** The 1-point rule for an int8 default, in AP50 (mAP50) units. */
+export const INT8_MAX_LOSS = 0.01;
+
+/**
+ * int8 against fp32, for every model and set scored both ways in one run (rows whose modelId is `<id>` and
+ * `<id>.int8` with otherwise the same settings): AP50 change in points, and whether it keeps within the rule.
+ */
+export function formatVariantComparison(results: readonly EvalResult[]): string {
+  const settings = (r: EvalResult): string => r.variant.split(' ').filter((p) => p !== '' && !p.startsWith('variant=')).join(' ');
+  const lines: string[] = [];
+  for (const q of results) {
+    if (!q.model.endsWith('.int8')) continue;
+    const base = q.model.slice(0, -'.int8'.length);
+    const f = results.find((r) => r.model === base && r.set === q.set && settings(r) === settings(q));
+    if (!f) continue;
+    const points = (q.ap50 - f.ap50) * 100;
+    const speed = q.msPerImage > 0 ? f.msPerImage / q.msPerImage : Number.NaN;
+    const within = q.ap50 >= f.ap50 - INT8_MAX_LOSS - 1e-9;
+    lines.push(
+      `  ${base}${settings(q) ? ` [${settings(q)}]` : ''} on ${q.set}: int8 ${q.ap50.toFixed(3)} vs fp32 ${f.ap50.toFixed(3)} ` +
+        `(${points >= 0 ? '+' : ''}${points.toFixed(1)} points, ${within ? 'within' : 'OUTSIDE'} the 1-point rule); ` +
+        `detector ${Number.isFinite(speed) ? speed.toFixed(2) : '-'}x the fp32 speed in this run`,
+    );
+  }
+  return lines.length > 0 ? `\nint8 against fp32 (AP50; mAP50 for objects):\n${lines.join('\n')}\n` : '';
+}

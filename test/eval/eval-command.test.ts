@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseEvalArgs, parseOption } from '../../src/eval/args.ts';
 import { describeMissingData, resolveDataDir, PROJECT_ROOT } from '../../src/eval/data-dir.ts';
-import { selectCandidates } from '../../src/eval/candidates.ts';
+import { selectCandidates, splitVariant } from '../../src/eval/candidates.ts';
 
 const run = promisify(execFile);
 const BIN = join(PROJECT_ROOT, 'bin/raypack-edge.js');
@@ -59,6 +59,20 @@ describe('eval arguments', () => {
     const base = { models: ['ref:yunet-n', 'ref:yolox-nano'], reference: false, options: {}, modelsDir: '/none', threads: 1, taskOfModel: () => undefined };
     expect(selectCandidates({ ...base, tasks: ['face'] }).map((c) => c.label)).toEqual(['ref:yunet-n']);
     expect(() => selectCandidates({ ...base, tasks: ['face'], models: ['no-such-model'] })).toThrow(/unknown model/);
+  });
+
+  it('scores both files of a product model with --variants, one with an id.variant suffix', () => {
+    const base = { reference: false, options: {}, modelsDir: '/none', threads: 1, taskOfModel: (id: string) => (id === 'nanodet' ? ('objects' as const) : undefined) };
+    expect(splitVariant('nanodet.int8')).toEqual({ id: 'nanodet', variant: 'int8' });
+    expect(splitVariant('nanodet')).toEqual({ id: 'nanodet' });
+    const both = selectCandidates({ ...base, tasks: ['objects'], models: ['nanodet'], variants: true });
+    expect(both.map((c) => [c.label, c.variant])).toEqual([['nanodet', 'variant=fp32'], ['nanodet', 'variant=int8']]);
+    // An explicit variant (suffix or option) wins over --variants.
+    expect(selectCandidates({ ...base, tasks: ['objects'], models: ['nanodet.fp32'], variants: true }).map((c) => c.variant)).toEqual(['variant=fp32']);
+    expect(selectCandidates({ ...base, tasks: ['objects'], models: ['nanodet'], options: { variant: 'int8' }, variants: true }).map((c) => c.variant)).toEqual(['variant=int8']);
+    expect(selectCandidates({ ...base, tasks: ['objects'], models: ['nanodet'] }).map((c) => c.variant)).toEqual(['']);
+    expect(() => selectCandidates({ ...base, tasks: ['objects'], models: ['nanodet.int4'] })).toThrow(/unknown model 'nanodet.int4'/);
+    expect(parseEvalArgs(['--variants']).variants).toBe(true);
   });
 });
 

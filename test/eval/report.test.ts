@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evalDocument, formatMarkdownTable, formatTable } from '../../src/eval/report.ts';
+import { evalDocument, formatMarkdownTable, formatTable, formatVariantComparison } from '../../src/eval/report.ts';
 import type { EvalResult } from '../../src/eval/runner.ts';
 
 const face: EvalResult = {
@@ -20,6 +20,19 @@ const face: EvalResult = {
 const objects: EvalResult = { ...face, model: 'nanodet', variant: '', set: 'coco/val2017-a', task: 'objects', ap50: 0.467, ap50Strict: undefined, ignored: undefined, perClass: [] };
 
 describe('report', () => {
+  it('compares int8 with fp32 per model, set and settings, against the 1-point rule', () => {
+    const fp32 = { ...objects, variant: 'variant=fp32', ap50: 0.467, msPerImage: 30 };
+    const int8 = { ...objects, model: 'nanodet.int8', variant: 'variant=int8', ap50: 0.468, msPerImage: 15 };
+    const lossy = { ...face, model: 'ssd-mobilenetv1-face.int8', variant: 'tiles=2 variant=int8', ap50: 0.69, msPerImage: 20 };
+    const faceFp32 = { ...face, variant: 'tiles=2 variant=fp32', ap50: 0.709, msPerImage: 40 };
+    const text = formatVariantComparison([fp32, int8, faceFp32, lossy]);
+    expect(text).toContain('nanodet on coco/val2017-a: int8 0.468 vs fp32 0.467 (+0.1 points, within the 1-point rule); detector 2.00x');
+    expect(text).toContain('ssd-mobilenetv1-face [tiles=2] on faces/wider-val-416: int8 0.690 vs fp32 0.709 (-1.9 points, OUTSIDE the 1-point rule)');
+    // No pair, no section; a pair needs the same settings.
+    expect(formatVariantComparison([int8])).toBe('');
+    expect(formatVariantComparison([{ ...fp32, variant: 'tiles=2 variant=fp32' }, int8])).toBe('');
+  });
+
   it('prints aligned rows, the ignore rule with counts, and the mAP definition', () => {
     const text = formatTable([face, objects]);
     const lines = text.split('\n');
