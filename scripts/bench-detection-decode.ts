@@ -2,14 +2,16 @@
  * Times full decode vs decodeForDetection on face-api's six 1920 px sample photos, and JPEG -> face detections
  * end to end both ways (and, for picture answers that need the full image anyway, full decode + reduced decode +
  * detection), and compares the boxes (IoU of each full-decode face with its best reduced-decode match).
- *   npx tsx scripts/bench-detection-decode.ts [runs=7] [maxSide ...]
- * Default maxSides: the default face detector's detectionDecodeSide.
+ *   npx tsx scripts/bench-detection-decode.ts [runs=7] [--task face|objects] [maxSide|exact ...]
+ * `exact` = decode straight to the detector's input size (detectionDecodeOptions, what uploads get). Default: the
+ * task's default detector's detectionDecodeSide, and exact.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { decodeForDetection, decodeImage, scaleDetections } from '../src/image/decode.ts';
-import { detectionDecodeSide, loadDetector } from '../src/detect/registry.ts';
+import { detectionDecodeOptions, detectionDecodeSide, loadDetector } from '../src/detect/registry.ts';
+import type { DetectionDecodeOptions } from '../src/image/decode.ts';
 import type { Detection } from '../src/detect/types.ts';
 
 const require = createRequire(import.meta.url);
@@ -35,9 +37,14 @@ async function time<T>(fn: () => Promise<T>): Promise<[number, T]> {
   return [performance.now() - started, value];
 }
 
-const runs = Number(process.argv[2] ?? 7);
-const detector = await loadDetector('face');
-const sides = process.argv.length > 3 ? process.argv.slice(3).map(Number) : [detectionDecodeSide(detector) ?? 0];
+const argv = process.argv.slice(2);
+const taskAt = argv.indexOf('--task');
+const task = taskAt >= 0 ? argv.splice(taskAt, 2)[1] : 'face';
+if (task !== 'face' && task !== 'objects') throw new Error(`--task must be face or objects, not ${task}`);
+const runs = Number(argv[0] ?? 7);
+const detector = await loadDetector(task);
+const sides: (number | 'exact')[] = argv.length > 1 ? argv.slice(1).map((a) => (a === 'exact' ? 'exact' : Number(a))) : [detectionDecodeSide(detector) ?? 0, 'exact'];
+const optionsFor = (side: number | 'exact'): DetectionDecodeOptions => (side === 'exact' ? detectionDecodeOptions(detector) : { maxSide: side });
 const photos = [1, 2, 3, 4, 5, 6].map((i) => ({ name: `sample${i}.jpg`, bytes: readFileSync(join(SAMPLES, `sample${i}.jpg`)) }));
 console.log(`model ${detector.modelId}, ${runs} runs per figure, maxSides ${sides.join(', ')}`);
 const totals: Record<string, number[]> = {};
@@ -45,16 +52,16 @@ for (const photo of photos) {
   const t: Record<string, number[]> = {};
   const add = (k: string, v: number): void => void (t[k] ??= []).push(v);
   let full: Detection[] = [];
-  const reduced: Record<number, Detection[]> = {};
+  const reduced: Record<string, Detection[]> = {};
   for (let r = 0; r < runs; r++) {
     add('decodeImage', (await time(() => decodeImage(photo.bytes)))[0]);
-    for (const side of sides) add(`decodeForDetection(${side})`, (await time(() => decodeForDetection(photo.bytes, { maxSide: side })))[0]);
+    for (const side of sides) add(`decodeForDetection(${side})`, (await time(() => decodeForDetection(photo.bytes, optionsFor(side))))[0]);
     const [e2eFull, dFull] = await time(async () => detector.detect(await decodeImage(photo.bytes)));
     add('e2e full', e2eFull);
     full = dFull;
     for (const side of sides) {
       const [ms, d] = await time(async () => {
-        const decoded = await decodeForDetection(photo.bytes, { maxSide: side });
+        const decoded = await decodeForDetection(photo.bytes, optionsFor(side));
         return scaleDetections(await detector.detect(decoded.image), decoded);
       });
       add(`e2e ${side}`, ms);
@@ -62,7 +69,7 @@ for (const photo of photos) {
       // Picture answers need the full image anyway: full decode + a second, reduced decode for detection.
       add(`full+e2e ${side}`, (await time(async () => {
         await decodeImage(photo.bytes);
-        const decoded = await decodeForDetection(photo.bytes, { maxSide: side });
+        const decoded = await decodeForDetection(photo.bytes, optionsFor(side));
         return scaleDetections(await detector.detect(decoded.image), decoded);
       }))[0]);
     }
@@ -73,7 +80,7 @@ for (const photo of photos) {
   });
   const matches = sides.map((side) => {
     const worst = Math.min(...full.map((f) => Math.max(0, ...reduced[side].map((d) => iou(f.box, d.box)))));
-    return `${side}: ${reduced[side].length}/${full.length} faces, min IoU ${full.length ? worst.toFixed(3) : '-'}`;
+    return `${side}: ${reduced[side].length}/${full.length} detections, min IoU ${full.length ? worst.toFixed(3) : '-'}`;
   });
   console.log(`${photo.name}: ${parts.join(' | ')}\n  ${matches.join('; ')}`);
 }
