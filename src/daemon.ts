@@ -21,7 +21,7 @@ import { displayUrl, urlSecrets } from './camera/url.ts';
 import { apiOptions, readFetchCa } from './config/api-options.ts';
 import { cameraUrl } from './config/load.ts';
 import type { CameraConfig, Config, LoadedConfig } from './config/types.ts';
-import { loadDetector } from './detect/registry.ts';
+import { loadDetector, type LoadOptions } from './detect/registry.ts';
 import type { Detector, Task } from './detect/types.ts';
 import { buildServer } from './http/server.ts';
 import { camerasPlugin, type HealthReport } from './http/cameras.ts';
@@ -52,6 +52,17 @@ export const DEMO_CAMERA: Omit<CameraConfig, 'url'> = {
   rtsp_transport: 'tcp',
   input_args: [],
 };
+
+/** loadDetector options from the config: `inference.threads` and `models.<task>` (food follows models.objects). */
+export function detectorOptions(config: Pick<Config, 'inference' | 'models'>, task: Task): LoadOptions {
+  const choice = config.models[task === 'face' ? 'face' : 'objects'];
+  return {
+    threads: config.inference.threads || undefined,
+    ...(choice.model !== undefined ? { modelId: choice.model } : {}),
+    ...(choice.variant !== undefined ? { variant: choice.variant } : {}),
+    ...(choice.tiles !== undefined ? { tiles: choice.tiles } : {}),
+  };
+}
 
 export interface DaemonEndpoints {
   readonly httpUrl?: string;
@@ -110,6 +121,13 @@ export class Daemon {
     const face = await this.detector('face');
     await face.detect({ data: new Uint8Array(64 * 64 * 3), width: 64, height: 64 });
     log.info('face detector ready', { model: face.modelId });
+    // The objects detector is loaded now too when cameras need it or the config picks one, so a model that cannot
+    // load (e.g. an int8 copy that was never built) stops the start with its message instead of failing every frame.
+    const cameraTasks = [...c.cameras.flatMap((cam) => cam.tasks), ...(c.demo ? DEMO_CAMERA.tasks : [])];
+    if (cameraTasks.some((t) => t === 'objects' || t === 'food') || Object.keys(c.models.objects).length > 0) {
+      const objects = await this.detector('objects');
+      log.info('objects detector ready', { model: objects.modelId });
+    }
 
     // 2. MQTT.
     this.topics = new Topics(c.mqtt.base_topic, c.device);
@@ -235,7 +253,7 @@ export class Daemon {
   private detector(task: Task): Promise<Detector> {
     let promise = this.detectorPromises.get(task);
     if (!promise) {
-      promise = loadDetector(task, { threads: this.config.inference.threads || undefined });
+      promise = loadDetector(task, detectorOptions(this.config, task));
       // A failed load is retried on the next request rather than cached forever.
       promise.catch(() => this.detectorPromises.delete(task));
       this.detectorPromises.set(task, promise);

@@ -10,6 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { sha256Hex } from '../auth/api-keys.ts';
 import { RaypackError } from '../errors.ts';
 import { apiProblems } from './api-options.ts';
+import { listManifests } from '../detect/manifest.ts';
 import { CONFIG_SCHEMA } from './schema.ts';
 import type { Config, LoadedConfig, Secrets } from './types.ts';
 
@@ -195,6 +196,23 @@ function semanticProblems(config: Config): string[] {
   if (tlsFiles && config.mqtt.url === undefined) problems.push('mqtt.tls: TLS files given but no mqtt.url (the embedded broker is plain TCP)');
   if ((config.mqtt.tls.cert === undefined) !== (config.mqtt.tls.key === undefined)) problems.push('mqtt.tls: cert and key go together');
   problems.push(...apiProblems(config.api));
+  problems.push(...modelProblems(config));
+  return problems;
+}
+
+/** models.<task>.model must name a manifest of that task (food runs the objects detector). */
+function modelProblems(config: Config): string[] {
+  const chosen = (['face', 'objects'] as const).filter((task) => config.models[task].model !== undefined);
+  if (chosen.length === 0) return [];
+  const byId = new Map(listManifests().map((m) => [m.id, m.task === 'food' ? 'objects' : m.task]));
+  const problems: string[] = [];
+  for (const task of chosen) {
+    const id = config.models[task].model as string;
+    const taskOfModel = byId.get(id);
+    const known = [...byId].filter(([, t]) => t === task).map(([m]) => m).sort().join(', ');
+    if (taskOfModel === undefined) problems.push(`models.${task}.model: no model '${id}' (${task} models: ${known})`);
+    else if (taskOfModel !== task) problems.push(`models.${task}.model: '${id}' is a ${taskOfModel} model (${task} models: ${known})`);
+  }
   return problems;
 }
 

@@ -95,9 +95,17 @@ export interface Config {
   api: ApiConfig;
   license: string;
   api_keys: ApiKeyConfig[];
+  models: { face: DetectorChoice; objects: DetectorChoice };
   inference: { threads: number; concurrency: number; queue_size: number };
   publish: { min_iou: number; min_interval_seconds: number; lang: 'de' | 'en' };
   cameras: CameraConfig[];
+}
+
+/** config `models.<task>`: unset keys keep the registry's defaults. */
+export interface DetectorChoice {
+  model?: string;
+  variant?: 'fp32' | 'int8';
+  tiles?: number;
 }
 
 /** Values taken from the environment at load time: never written to logs or echoed in errors. */

@@ -163,6 +163,31 @@ describe('loadConfig', () => {
   });
 });
 
+describe('models (which detector each task runs)', () => {
+  it('defaults to the registry defaults, and maps a choice to loadDetector options (food follows objects)', async () => {
+    const { detectorOptions } = await import('../../src/daemon.ts');
+    const { config } = loadConfig({ text: '' });
+    expect(config.models).toEqual({ face: {}, objects: {} });
+    expect(detectorOptions(config, 'face')).toEqual({ threads: undefined });
+    const chosen = loadConfig({ text: 'models: { face: { variant: fp32, tiles: 2 }, objects: { model: centernet } }\ninference: { threads: 1 }' }).config;
+    expect(detectorOptions(chosen, 'face')).toEqual({ threads: 1, variant: 'fp32', tiles: 2 });
+    expect(detectorOptions(chosen, 'objects')).toEqual({ threads: 1, modelId: 'centernet' });
+    expect(detectorOptions(chosen, 'food')).toEqual({ threads: 1, modelId: 'centernet' });
+  });
+
+  it('rejects an unknown model, a model of the other task, a bad variant and too many tiles, with paths', () => {
+    const problems = problemsOf(() => loadConfig({ text: 'models: { face: { model: nanodet }, objects: { model: yolo9000 } }' }));
+    expect(problems).toEqual([
+      "models.face.model: 'nanodet' is a objects model (face models: blazeface-back, blazeface-front, facemesh-detection-full, facemesh-detection-short, ssd-mobilenetv1-face)",
+      "models.objects.model: no model 'yolo9000' (objects models: centernet, nanodet)",
+    ]);
+    const schema = problemsOf(() => loadConfig({ text: 'models: { face: { variant: int4, tiles: 9, size: 3 } }' })).join('\n');
+    expect(schema).toMatch(/models\.face\.variant/);
+    expect(schema).toMatch(/models\.face\.tiles/);
+    expect(schema).toMatch(/size/);
+  });
+});
+
 describe('parseStartArgs', () => {
   it('parses every option, in both --flag value and --flag=value forms', () => {
     const args = parseStartArgs(['--config', 'c.yaml', '--camera', 'door=rtsp://u:p@h/s?a=b', '--camera=yard=/v.mp4', '--mqtt=mqtt://h', '--http-port', '0', '--device', 'dev1']);
