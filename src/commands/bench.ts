@@ -71,6 +71,23 @@ async function benchTask(task: 'face' | 'objects', options: BenchOptions, peers:
   }
 }
 
+/** `--models` entries that would silently not run: unknown ids, and files not built (with the command that builds them). */
+export function missingModels(entries: readonly string[]): string[] {
+  const known = new Set(listManifests().map((m) => m.id));
+  const problems: string[] = [];
+  for (const entry of entries) {
+    const variant: Variant = entry.endsWith('.int8') ? 'int8' : 'fp32';
+    const id = variant === 'int8' ? entry.slice(0, -'.int8'.length) : entry;
+    if (!known.has(id)) problems.push(`--models: no model '${id}'`);
+    else if (!hasVariant(id, variant)) {
+      const how = variant === 'fp32' ? '`npm run models`' : `\`npm run models\` (models with a table in models/calibration) or \`npx tsx scripts/quantize.ts ${id}\``;
+      problems.push(`--models: ${entry} is not built: run ${how}`);
+    }
+  }
+  if (problems.some((p) => p.includes('no model'))) problems.push(`known models: ${[...known].sort().join(', ')}`);
+  return problems;
+}
+
 export async function benchCommand(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(BENCH_USAGE);
@@ -81,6 +98,11 @@ export async function benchCommand(argv: string[]): Promise<number> {
     options = parseBenchArgs(argv);
   } catch (error) {
     process.stderr.write(`raypack-edge bench: ${error instanceof Error ? error.message : String(error)}\n${BENCH_USAGE}`);
+    return 2;
+  }
+  const missing = missingModels(options.models ?? []);
+  if (missing.length > 0) {
+    process.stderr.write(`raypack-edge bench: ${missing.join('; ')}\n`);
     return 2;
   }
   const wantsLatency = options.parts.includes('face') || options.parts.includes('objects');

@@ -6,6 +6,7 @@ import { cameraArgs, processCpuSeconds } from '../../src/bench/pipeline.ts';
 import { cpuModel, machineLine } from '../../src/bench/machine.ts';
 import { latencyTable } from '../../src/bench/report.ts';
 import { spreadPick } from '../../src/bench/images.ts';
+import { missingModels } from '../../src/commands/bench.ts';
 
 describe('stats', () => {
   it('takes median and p95 with linear interpolation', () => {
@@ -52,6 +53,16 @@ describe('bench options', () => {
     expect(() => parseBenchArgs(['--iterations', 'many'])).toThrow(/--iterations must be a whole number/);
     expect(() => parseBenchArgs(['--size', '1280'])).toThrow(/--size must look like 1280x720/);
     expect(() => parseBenchArgs(['--frobnicate'])).toThrow(/frobnicate/);
+  });
+});
+
+describe('--models check', () => {
+  it('names unknown ids (and the known ones) instead of silently benchmarking fewer models', () => {
+    // nanodet and its int8 copy are built at install (npm ci), so only the unknown ids are reported.
+    expect(missingModels(['nanodet', 'nanodet.int8', 'ssd-mobilenetv1-face.int8'])).toEqual([]);
+    const problems = missingModels(['nanodet', 'yolo', 'centernet.int9']);
+    expect(problems.slice(0, 2)).toEqual(["--models: no model 'yolo'", "--models: no model 'centernet.int9'"]);
+    expect(problems[2]).toMatch(/^known models: .*centernet.*nanodet/);
   });
 });
 
