@@ -3,7 +3,7 @@
  * HTTP on real sockets) built from config text. One has a 200 kB upload limit, a loopback allow-list and an extra CA
  * for an https image server; the other has no `api` section, so the API's defaults apply. Real photos throughout.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -15,6 +15,7 @@ import { loadConfig } from '../../src/config/load.ts';
 import { Daemon } from '../../src/daemon.ts';
 import { setLogSink } from '../../src/log.ts';
 import { waitFor } from '../helpers/processes.ts';
+import { issueTestCertificate } from '../helpers/test-ca.ts';
 
 const logs: string[] = [];
 setLogSink((line) => {
@@ -39,10 +40,6 @@ let limited: Daemon;
 let defaults: Daemon;
 let limitedUrl = '';
 let defaultsUrl = '';
-
-function openssl(args: string[]): void {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-}
 
 const serveImages: RequestListener = (request, response) => {
   const body = request.url === '/big.jpg' ? BIG : request.url === '/team.jpg' ? SMALL : undefined;
@@ -96,17 +93,14 @@ const byUrl = (url: string): URLSearchParams => new URLSearchParams({ imagef: ur
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'raypack-apicfg-'));
   // A private CA and a certificate for 127.0.0.1 signed by it: only a fetcher given this CA can read the https server.
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=raypack api-config test CA']);
-  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'leaf.key', '-out', 'leaf.csr', '-subj', '/CN=127.0.0.1']);
-  writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1\n');
-  openssl(['x509', '-req', '-in', 'leaf.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'leaf.pem', '-days', '2', '-extfile', 'ext.cnf']);
-  caFile = join(dir, 'ca.pem');
+  const cert = issueTestCertificate(dir, 'IP:127.0.0.1', 'raypack api-config test CA');
+  caFile = cert.caFile;
 
   imageServer = createHttpServer(serveImages);
   const port = await listen(imageServer);
   imageUrl = `http://127.0.0.1:${port}/team.jpg`;
   bigImageUrl = `http://127.0.0.1:${port}/big.jpg`;
-  tlsImageServer = createHttpsServer({ key: readFileSync(join(dir, 'leaf.key')), cert: readFileSync(join(dir, 'leaf.pem')) }, serveImages);
+  tlsImageServer = createHttpsServer({ key: readFileSync(cert.keyFile), cert: readFileSync(cert.certFile) }, serveImages);
   tlsImageUrl = `https://127.0.0.1:${await listen(tlsImageServer)}/team.jpg`;
 
   [{ daemon: limited, url: limitedUrl }, { daemon: defaults, url: defaultsUrl }] = await Promise.all([

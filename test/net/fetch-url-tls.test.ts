@@ -2,8 +2,7 @@
  * https through the SSRF guard: the socket goes to the pinned IP while SNI and certificate checks use the URL's
  * host name. Certificates are made with the system openssl for this test.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,6 +11,7 @@ import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RaypackError } from '../../src/errors.ts';
 import { UrlFetcher } from '../../src/net/fetch-url.ts';
+import { issueTestCertificate } from '../helpers/test-ca.ts';
 
 let dir = '';
 let ca = '';
@@ -20,18 +20,11 @@ let port = 0;
 const servernames: (string | false | null)[] = [];
 const toLoopback = async (): Promise<string[]> => ['127.0.0.1'];
 
-function openssl(args: string[]): void {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-}
-
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'raypack-tls-'));
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=raypack test CA']);
-  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'leaf.key', '-out', 'leaf.csr', '-subj', '/CN=images.test']);
-  writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=DNS:images.test\n');
-  openssl(['x509', '-req', '-in', 'leaf.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'leaf.pem', '-days', '2', '-extfile', 'ext.cnf']);
-  ca = readFileSync(join(dir, 'ca.pem'), 'utf8');
-  server = createServer({ key: readFileSync(join(dir, 'leaf.key')), cert: readFileSync(join(dir, 'leaf.pem')) }, (_req, res) => res.end('tls bytes'));
+  const cert = issueTestCertificate(dir, 'DNS:images.test');
+  ca = readFileSync(cert.caFile, 'utf8');
+  server = createServer({ key: readFileSync(cert.keyFile), cert: readFileSync(cert.certFile) }, (_req, res) => res.end('tls bytes'));
   server.on('secureConnection', (socket: TLSSocket) => servernames.push(socket.servername));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as AddressInfo).port;
