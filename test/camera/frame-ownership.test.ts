@@ -19,6 +19,7 @@ import type { FrameBuffer } from '../../src/camera/frame-pool.ts';
 import { renderSnapshot } from '../../src/camera/snapshot.ts';
 import { CameraSource } from '../../src/camera/supervisor.ts';
 import type { CameraConfig } from '../../src/config/types.ts';
+import { loadConfig } from '../../src/config/load.ts';
 import { loadDetector } from '../../src/detect/registry.ts';
 import type { Detector } from '../../src/detect/types.ts';
 import { logger } from '../../src/log.ts';
@@ -96,23 +97,13 @@ describe.skipIf(!clip)('the camera pipeline on pooled frames, real face detector
   it('analyses, keeps and renders exactly the frames ffmpeg delivered while buffers are reused', async () => {
     const width = 640;
     const height = 480;
-    const config: CameraConfig = {
-      id: 'asl',
-      enabled: true,
-      fps: 25, // faster than one thread detects: frames get replaced and buffers cycle while analyses read theirs
-      width,
-      height,
-      fit: 'stretch',
-      tasks: ['face'],
-      thresholds: {},
-      facemode: 'pixel',
-      hex: '00ff00',
-      privacy_masks: [],
-      allow_raw: false,
-      loop: true,
-      rtsp_transport: 'tcp',
-      input_args: [],
-    };
+    // The schema's camera defaults for everything not set here.
+    const config: CameraConfig = loadConfig({
+      text: JSON.stringify({
+        // fps faster than one thread detects: frames get replaced and buffers cycle while analyses read theirs
+        cameras: [{ id: 'asl', url: 'file:///unused', fps: 25, width, height, tasks: ['face'], loop: true }],
+      }),
+    }).config.cameras[0];
     const src = source('asl', join(CLIPS, clip!), width, height, config.fps, [], true);
     const arrived = new Map<number, string>();
     src.onFrame((f) => {
