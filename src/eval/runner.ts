@@ -58,19 +58,12 @@ export async function evaluateDetector(detector: Detector, dataset: Dataset, opt
   let detectMs = 0;
   for (const [index, item] of dataset.images.entries()) {
     const bytes = await readFile(item.path);
-    let detections: Detection[];
-    if (options.decode === 'detection') {
-      const decoded = await decodeForDetection(bytes, detectionDecodeOptions(detector));
-      const started = performance.now();
-      detections = await detector.detect(decoded.image, { threshold: scoreThreshold });
-      detectMs += performance.now() - started;
-      detections = scaleDetections(detections, decoded);
-    } else {
-      const image = await decodeImage(bytes);
-      const started = performance.now();
-      detections = await detector.detect(image, { threshold: scoreThreshold });
-      detectMs += performance.now() - started;
-    }
+    const decoded = options.decode === 'detection' ? await decodeForDetection(bytes, detectionDecodeOptions(detector)) : undefined;
+    const image = decoded ? decoded.image : await decodeImage(bytes);
+    const started = performance.now();
+    let detections = await detector.detect(image, { threshold: scoreThreshold });
+    detectMs += performance.now() - started;
+    if (decoded) detections = scaleDetections(detections, decoded);
     predictions.push({
       detections: detections.map((d) => ({ box: toBox(d), score: d.score, classId: d.classId })),
       truths: item.truths,
