@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { isRaypackError } from '../errors.ts';
 import { logger } from '../log.ts';
 import { listManifests } from '../detect/manifest.ts';
-import { DEFAULT_MODELS, MODEL_DEFAULTS, loadDetector } from '../detect/registry.ts';
+import { DEFAULT_MODELS, MODEL_DEFAULTS, buildCommand, loadDetector, splitVariant } from '../detect/registry.ts';
 import type { Task } from '../detect/types.ts';
 import { benchImageSets, faceApiSamples } from '../bench/images.ts';
 import { measureLatency, ourContender, peerContender, type Contender, type SetResult } from '../bench/latency.ts';
@@ -33,7 +33,8 @@ function ourModels(task: 'face' | 'objects', options: BenchOptions): { id: strin
   const ofTask = new Set(listManifests().filter((m) => m.task === task).map((m) => m.id));
   if (options.models) {
     return options.models
-      .map((entry) => (entry.endsWith('.int8') ? { id: entry.slice(0, -5), variant: 'int8' as const } : { id: entry, variant: 'fp32' as const }))
+      .map(splitVariant)
+      .map(({ id, variant }) => ({ id, variant: variant ?? ('fp32' as const) }))
       .filter((m) => ofTask.has(m.id) && hasVariant(m.id, m.variant));
   }
   if (options.quick) {
@@ -76,13 +77,9 @@ export function missingModels(entries: readonly string[]): string[] {
   const known = new Set(listManifests().map((m) => m.id));
   const problems: string[] = [];
   for (const entry of entries) {
-    const variant: Variant = entry.endsWith('.int8') ? 'int8' : 'fp32';
-    const id = variant === 'int8' ? entry.slice(0, -'.int8'.length) : entry;
+    const { id, variant = 'fp32' } = splitVariant(entry);
     if (!known.has(id)) problems.push(`--models: no model '${id}'`);
-    else if (!hasVariant(id, variant)) {
-      const how = variant === 'fp32' ? '`npm run models`' : `\`npm run models\` (models with a table in models/calibration) or \`npx tsx scripts/quantize.ts ${id}\``;
-      problems.push(`--models: ${entry} is not built: run ${how}`);
-    }
+    else if (!hasVariant(id, variant)) problems.push(`--models: ${entry} is not built: run ${buildCommand(id, variant)}`);
   }
   if (problems.some((p) => p.includes('no model'))) problems.push(`known models: ${[...known].sort().join(', ')}`);
   return problems;
@@ -131,7 +128,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
       process.stdout.write(pipelineLines(pipeline).join('\n') + '\n');
     }
     if (options.parts.includes('tuning')) {
-      const ids = (options.models ?? [DEFAULT_MODELS.face, DEFAULT_MODELS.objects]).map((m) => m.replace(/\.int8$/, ''));
+      const ids = (options.models ?? [DEFAULT_MODELS.face, DEFAULT_MODELS.objects]).map((m) => splitVariant(m).id);
       for (const id of [...new Set(ids)]) {
         for (const variant of ['fp32', 'int8'] as const) {
           if (!hasVariant(id, variant) || (variant === 'int8' && !options.int8)) continue;

@@ -98,6 +98,21 @@ export type ModelVariant = 'fp32' | 'int8';
 
 const OPTION_KEYS = new Set(['modelId', 'model', 'threads', 'executionProviders', 'tiles', 'overlap', 'minImageToInput', 'nmsMode', 'maxDetections', 'variant']);
 
+/** `nanodet.int8` / `nanodet.fp32` (how bench and eval name a file, and a loaded detector's modelId) → id and variant. */
+export function splitVariant(ref: string): { id: string; variant?: ModelVariant } {
+  const m = /^(.+)\.(fp32|int8)$/.exec(ref);
+  return m ? { id: m[1], variant: m[2] as ModelVariant } : { id: ref };
+}
+
+/**
+ * The command that builds a model's file: `npm run models` for the float models and for int8 copies with a
+ * committed calibration table (as at install); the calibration script, which needs the photos, for other int8 copies.
+ */
+export function buildCommand(modelId: string, variant: ModelVariant): string {
+  if (variant === 'fp32' || existsSync(join(MODELS_DIR, 'calibration', `${modelId}.json`))) return '`npm run models`';
+  return `\`npx tsx scripts/quantize.ts ${modelId}\``;
+}
+
 /** The ONNX file of a model variant. */
 export function variantPath(modelId: string, variant: ModelVariant): string {
   return variant === 'int8' ? onnxPath(modelId).replace(/\.onnx$/, '.int8.onnx') : onnxPath(modelId);
@@ -187,12 +202,9 @@ export async function loadDetector(task: Task, options: LoadOptions = {}): Promi
   const variant = settings.variant;
   const file = variantPath(manifest.id, variant);
   if (variant === 'int8' && !existsSync(file)) {
-    // Models with a committed calibration table get their int8 copy from `npm run models` (as at install); the
-    // others only from the calibration script, which needs the photos.
-    const how = existsSync(join(MODELS_DIR, 'calibration', `${manifest.id}.json`))
-      ? 'run `npm run models`'
-      : `run \`npx tsx scripts/quantize.ts ${manifest.id}\`, or use variant fp32`;
-    throw new RaypackError('model_unavailable', `${file} is not built: ${how}`, { modelId: manifest.id });
+    const how = buildCommand(manifest.id, variant);
+    const fallback = how.includes('quantize') ? ', or use variant fp32' : '';
+    throw new RaypackError('model_unavailable', `${file} is not built: run ${how}${fallback}`, { modelId: manifest.id });
   }
   const session = await createSession(file, { threads: options.threads, executionProviders: options.executionProviders });
   const modelId = variant === 'fp32' ? manifest.id : `${manifest.id}.${variant}`;

@@ -3,7 +3,7 @@
  * options passed through as given), reference models from `<data>/models`.
  */
 import { RaypackError } from '../errors.ts';
-import { loadDetector } from '../detect/registry.ts';
+import { loadDetector, splitVariant } from '../detect/registry.ts';
 import type { Detector } from '../detect/types.ts';
 import { availableReferenceModels, findReferenceModel } from './reference/index.ts';
 
@@ -35,12 +35,6 @@ export interface CandidateRequest {
   readonly taskOfModel: (id: string) => EvalTask | undefined;
   /** Score each product model's float file and its int8 copy (an explicit `variant` option wins). */
   readonly variants?: boolean;
-}
-
-/** `nanodet.int8` / `nanodet.fp32` (the ids bench prints) → the model id and the variant option. */
-export function splitVariant(id: string): { id: string; variant?: 'fp32' | 'int8' } {
-  const m = /^(.+)\.(fp32|int8)$/.exec(id);
-  return m ? { id: m[1], variant: m[2] as 'fp32' | 'int8' } : { id };
 }
 
 export function selectCandidates(req: CandidateRequest): Candidate[] {

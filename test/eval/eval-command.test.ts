@@ -6,7 +6,8 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseEvalArgs, parseOption } from '../../src/eval/args.ts';
 import { describeMissingData, resolveDataDir, PROJECT_ROOT } from '../../src/eval/data-dir.ts';
-import { selectCandidates, splitVariant } from '../../src/eval/candidates.ts';
+import { selectCandidates } from '../../src/eval/candidates.ts';
+import { splitVariant } from '../../src/detect/registry.ts';
 
 const run = promisify(execFile);
 const BIN = join(PROJECT_ROOT, 'bin/raypack-edge.js');
