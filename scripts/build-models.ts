@@ -19,7 +19,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync,
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { BUILD_DIR, MODELS_DIR, listManifests, onnxPath, type ModelManifest } from '../src/detect/manifest.ts';
+import { BUILD_DIR, MODELS_DIR, calibrationTablePath, int8OnnxPath, listManifests, onnxPath, type ModelManifest } from '../src/detect/manifest.ts';
 import { logger } from '../src/log.ts';
 import { CONVERTER_VERSION, convertTfGraph, type ConvertOptions } from './tfjs2onnx/convert.ts';
 import { loadTfjsGraphModel } from './tfjs2onnx/load.ts';
@@ -141,9 +141,7 @@ export function stampOf(m: ModelManifest, files: readonly string[]): string {
 
 const stampPath = (id: string): string => join(BUILD_DIR, `${id}.stamp`);
 
-/** Where a model's committed calibration table lives, and where its int8 copy and stamp go. */
-export const calibrationTablePath = (id: string): string => join(MODELS_DIR, 'calibration', `${id}.json`);
-export const int8Path = (id: string): string => join(BUILD_DIR, `${id}.int8.onnx`);
+/** Where an int8 copy's stamp goes (the table and the copy: calibrationTablePath and int8OnnxPath in manifest.ts). */
 const int8StampPath = (id: string): string => join(BUILD_DIR, `${id}.int8.stamp`);
 
 /** The quantizer's sources (all of scripts/quantize): a change to any of them rebuilds the int8 copies. */
@@ -218,7 +216,7 @@ export async function buildInt8(id: string, force = false, tableFile = calibrati
   // Checked even when the stamp matches: the message says what to do, and the hash is needed for the stamp anyway.
   if (parsed.fp32Sha256 !== fp32Sha256) throw new BuildError(id, table.staleTableMessage(parsed, fp32Sha256, id));
   const stamp = int8StampOf(fp32Sha256, tableBytes);
-  const out = int8Path(id);
+  const out = int8OnnxPath(id);
   if (!force && existsSync(out) && existsSync(int8StampPath(id)) && readFileSync(int8StampPath(id), 'utf8').trim() === stamp) {
     return { id: `${id}.int8`, status: 'up-to-date', bytes: statSync(out).size, ms: performance.now() - started };
   }
@@ -268,7 +266,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   for (const id of builtFp32) {
     try {
       const r = await buildInt8(id, force);
-      if (r) log.info(r.status === 'built' ? 'built int8 model' : 'int8 model up to date', { id: r.id, file: int8Path(id), bytes: r.bytes, ms: Math.round(r.ms) });
+      if (r) log.info(r.status === 'built' ? 'built int8 model' : 'int8 model up to date', { id: r.id, file: int8OnnxPath(id), bytes: r.bytes, ms: Math.round(r.ms) });
     } catch (err) {
       failed++;
       log.error('int8 model build failed', { id, error: (err as Error).message });

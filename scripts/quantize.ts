@@ -16,18 +16,18 @@
  * the float ones on photos that were not used for calibration.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { dirname, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
-import { BUILD_DIR, MODELS_DIR, listManifests } from '../src/detect/manifest.ts';
+import { calibrationTablePath, int8OnnxPath, listManifests, onnxPath } from '../src/detect/manifest.ts';
 import { calibrateMethods, type Ranges } from './quantize/calibrate.ts';
 import { sampleImages, sharedImages, toInputTensor, calibrationFeeds, type InputSpec } from './quantize/calibration-images.ts';
 import { loadModel, saveModel } from './quantize/onnx-model.ts';
 import { convInputMeans, quantizedConvs } from './quantize/bias-correction.ts';
 import { applyQdq, planQuantization } from './quantize/qdq.ts';
 import { simplify } from './quantize/simplify.ts';
-import { TABLE_FORMAT, sha256, tablePath, toFloat32Means, writeTable, type CalibrationTable } from './quantize/table.ts';
+import { TABLE_FORMAT, sha256, toFloat32Means, writeTable, type CalibrationTable } from './quantize/table.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -250,7 +250,7 @@ async function main(argv: string[]): Promise<number> {
   } else {
     for (const manifest of listManifests()) {
       if (positionals.length > 0 && !positionals.includes(manifest.id)) continue;
-      const input = join(BUILD_DIR, `${manifest.id}.onnx`);
+      const input = onnxPath(manifest.id);
       if (!existsSync(input)) {
         process.stderr.write(`quantize: ${manifest.id}: ${input} not built yet (npm run models), skipped\n`);
         continue;
@@ -264,7 +264,7 @@ async function main(argv: string[]): Promise<number> {
         std: manifest.input.std,
         resize: manifest.input.resize,
       };
-      jobs.push({ input, output: join(BUILD_DIR, `${manifest.id}.int8.onnx`), spec, table: tablePath(MODELS_DIR, manifest.id), id: manifest.id });
+      jobs.push({ input, output: int8OnnxPath(manifest.id), spec, table: calibrationTablePath(manifest.id), id: manifest.id });
     }
   }
   if (jobs.length === 0) {

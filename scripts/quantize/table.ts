@@ -10,7 +10,6 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { onnx, type ModelProto } from './onnx-model.ts';
 import { applyQdq, planQuantization, type QdqSummary } from './qdq.ts';
 import { simplify } from './simplify.ts';
@@ -128,8 +127,6 @@ export function parseTable(text: string, origin = 'calibration table'): Calibrat
     inputMeans,
   };
 }
-
-export const tablePath = (modelsDir: string, id: string): string => join(modelsDir, 'calibration', `${id}.json`);
 
 export function readTable(path: string): CalibrationTable {
   return parseTable(readFileSync(path, 'utf8'), path);

@@ -71,3 +71,13 @@ export function listManifests(): ModelManifest[] {
 export function onnxPath(id: string): string {
   return join(BUILD_DIR, `${id}.onnx`);
 }
+
+/** The int8 copy of a model (scripts/quantize.ts; built at install from its calibration table when it has one). */
+export function int8OnnxPath(id: string): string {
+  return join(BUILD_DIR, `${id}.int8.onnx`);
+}
+
+/** A model's committed calibration table (scripts/quantize/table.ts), from which its int8 copy is built. */
+export function calibrationTablePath(id: string): string {
+  return join(MODELS_DIR, 'calibration', `${id}.json`);
+}

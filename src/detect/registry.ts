@@ -5,7 +5,7 @@
  */
 import { RaypackError } from '../errors.ts';
 import { COCO_EN, FOOD_CLASS_IDS } from './labels.ts';
-import { onnxPath, readManifest, type DecoderKind, type ModelManifest } from './manifest.ts';
+import { calibrationTablePath, int8OnnxPath, onnxPath, readManifest, type DecoderKind, type ModelManifest } from './manifest.ts';
 import { createSession, type ModelSession } from './onnx-session.ts';
 import { nms, type NmsMode } from './nms.ts';
 import { planResize, preprocess, toImageSpace } from './preprocess.ts';
@@ -109,13 +109,13 @@ export function splitVariant(ref: string): { id: string; variant?: ModelVariant 
  * committed calibration table (as at install); the calibration script, which needs the photos, for other int8 copies.
  */
 export function buildCommand(modelId: string, variant: ModelVariant): string {
-  if (variant === 'fp32' || existsSync(join(MODELS_DIR, 'calibration', `${modelId}.json`))) return '`npm run models`';
+  if (variant === 'fp32' || existsSync(calibrationTablePath(modelId))) return '`npm run models`';
   return `\`npx tsx scripts/quantize.ts ${modelId}\``;
 }
 
 /** The ONNX file of a model variant. */
 export function variantPath(modelId: string, variant: ModelVariant): string {
-  return variant === 'int8' ? onnxPath(modelId).replace(/\.onnx$/, '.int8.onnx') : onnxPath(modelId);
+  return variant === 'int8' ? int8OnnxPath(modelId) : onnxPath(modelId);
 }
 
 /** Options come from CLIs and config as loose key/values: reject unknown keys and wrong types with a clear message. */

@@ -5,7 +5,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { onnxPath, readManifest, type ModelManifest } from '../../src/detect/manifest.ts';
-import { buildModel, calibrationTablePath, int8Path, main, modelSource, stampOf } from '../../scripts/build-models.ts';
+import { buildModel, main, modelSource, stampOf } from '../../scripts/build-models.ts';
+import { calibrationTablePath, int8OnnxPath as int8Path } from '../../src/detect/manifest.ts';
 import { convertTfGraph } from '../../scripts/tfjs2onnx/convert.ts';
 
 describe('build-models', () => {

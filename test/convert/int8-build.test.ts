@@ -11,7 +11,8 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { onnxPath, readManifest } from '../../src/detect/manifest.ts';
 import { quantizeFile } from '../../scripts/quantize.ts';
-import { BuildError, buildInt8, calibrationTablePath, int8Path, int8StampOf } from '../../scripts/build-models.ts';
+import { BuildError, buildInt8, int8StampOf } from '../../scripts/build-models.ts';
+import { calibrationTablePath, int8OnnxPath as int8Path } from '../../src/detect/manifest.ts';
 import type { InputSpec } from '../../scripts/quantize/calibration-images.ts';
 import {
   TABLE_FORMAT,
