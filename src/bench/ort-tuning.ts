@@ -11,7 +11,8 @@ import { readManifest } from '../detect/manifest.ts';
 import { preprocess } from '../detect/preprocess.ts';
 import { decodeImage } from '../image/decode.ts';
 import { summarize, type LatencySummary } from './stats.ts';
-import { variantPath, type Variant } from './variant-detector.ts';
+import { variantPath } from '../detect/registry.ts';
+import type { Variant } from './variant-detector.ts';
 
 export interface TuningSetting {
   readonly name: string;

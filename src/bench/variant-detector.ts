@@ -5,14 +5,10 @@
  */
 import { existsSync } from 'node:fs';
 import { RaypackError } from '../errors.ts';
-import { loadDetector, variantPath as registryVariantPath, type ModelVariant } from '../detect/registry.ts';
+import { loadDetector, variantPath, type ModelVariant } from '../detect/registry.ts';
 import type { Detector, Task } from '../detect/types.ts';
 
 export type Variant = ModelVariant;
-
-export function variantPath(modelId: string, variant: Variant): string {
-  return registryVariantPath(modelId, variant);
-}
 
 export function hasVariant(modelId: string, variant: Variant): boolean {
   return existsSync(variantPath(modelId, variant));
