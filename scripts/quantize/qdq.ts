@@ -8,7 +8,7 @@
  * quantized; `applyQdq` rewrites the graph given their calibrated ranges.
  */
 import { outputShift } from './bias-correction.ts';
-import { activationParams, quantizeBias, quantizeWeights, type ActivationParams } from './quant-math.ts';
+import { activationParams, quantizeBias, quantizeWeights, type ActivationParams, type WeightRange } from './quant-math.ts';
 import {
   DataType,
   attribute,
@@ -291,7 +291,7 @@ export function applyQdq(
     if (weightTensor && weights && inputParams && WEIGHT_SLOT[op] !== undefined) {
       const dims = dimsOf(weightTensor);
       const perChannel = plan.perChannel && op === 'Conv';
-      const q = quantizeWeights(weights, dims, perChannel);
+      const q = quantizeWeights(weights, dims, perChannel, weightRangeFor(node, dims));
       const slot = WEIGHT_SLOT[op];
       const id = `${node.name || node.output?.[0]}_${slot}`;
       inputs[slot] = dequantizeConstant(`${id}_weight`, DataType.INT8, dims, q.data, q.scales, new Int8Array(q.scales.length), perChannel ? 0 : undefined);
@@ -362,6 +362,18 @@ export function applyQdq(
   // IR version 7 is the lowest that ONNX Runtime accepts with opset 13.
   if (toNumber(model.irVersion) < 7) model.irVersion = 7;
   return { quantizedActivations: params.size, quantizedWeights, correctedBiases, perChannel: plan.perChannel, opset: plan.opsetAfter };
+}
+
+/**
+ * `full` int8 weights only for a depthwise Conv (one input channel per group, as many groups as output channels):
+ * ONNX Runtime runs it with its depthwise kernels, which widen each product to 16/32 bits before adding on every
+ * CPU (MLAS qdwconv, and the VPMOVZXBD-fed depthwise path of its symmetric conv kernels). Every other Conv, Gemm
+ * and MatMul goes through a GEMM-style kernel that may add weight pairs in int16: pair-bounded (quant-math.ts).
+ */
+export function weightRangeFor(node: NodeProto, dims: readonly number[]): WeightRange {
+  if (node.opType !== 'Conv' || dims.length !== 4) return 'pair-bounded';
+  const group = toNumber(attribute(node, 'group')?.i) || 1;
+  return group > 1 && dims[1] === 1 && dims[0] === group ? 'full' : 'pair-bounded';
 }
 
 /** Drop float weights and Constant nodes that the quantized copies replaced. */

@@ -44,10 +44,10 @@ export const TASK_DEFAULTS: Readonly<Record<Task, DetectorSettings>> = {
  * Per-model overrides of the task defaults, chosen by measurement with `raypack-edge eval` and `raypack-edge bench`
  * (docs/EVAL.md, docs/BENCHMARKS.md). The rule: an int8 copy is the default where it is faster and loses at most
  * 1 point of AP50 (mAP50 for objects) on every set.
- * - SSD face: int8 (built at install from models/calibration/, scripts/quantize.ts). AP50 0.705 vs 0.709 fp32 on
- *   WIDER-416, 0.679 vs 0.680 on facemask-voc; 1.7-2.0x faster from RGB. A 512 px input already sees WIDER's small
- *   faces, so no tiles.
- * - NanoDet objects/food: int8. mAP50 0.468 vs 0.467 on COCO val2017-a; 1.6-1.7x faster from RGB.
+ * - SSD face: int8 (built at install from models/calibration/, scripts/quantize.ts; pair-bounded weights, so the
+ *   same outputs on every CPU path). AP50 0.713 vs 0.709 fp32 on WIDER-416, 0.677 vs 0.680 on facemask-voc;
+ *   1.9-2.2x faster from RGB on AVX-512 VNNI. A 512 px input already sees WIDER's small faces, so no tiles.
+ * - NanoDet objects/food: int8. mAP50 0.464 vs 0.467 on COCO val2017-a; 1.7x faster on AVX-512 VNNI.
  * - BlazeFace family (128-256 px inputs): a 2x2 tile grid on top of the whole image lifts AP50 on WIDER from
  *   0.23 to 0.34 (blazeface-back) at ~5x the cost. fp32: their int8 copies were slower.
  * - CenterNet: fp32 (its int8 copy is broken by quantization: mAP50 0.26 vs 0.48).

@@ -12,8 +12,8 @@ import { onnxPath, readManifest } from '../../src/detect/manifest.ts';
 import { calibrate } from '../../scripts/quantize/calibrate.ts';
 import { calibrationFeeds, sampleImages, toInputTensor, type InputSpec } from '../../scripts/quantize/calibration-images.ts';
 import { DataType, loadModel, saveModel, attribute } from '../../scripts/quantize/onnx-model.ts';
-import { applyQdq, headNodes, mergeGroups, planQuantization } from '../../scripts/quantize/qdq.ts';
-import { activationParams, quantizeBias, quantizeWeights, tensorRange } from '../../scripts/quantize/quant-math.ts';
+import { applyQdq, headNodes, mergeGroups, planQuantization, weightRangeFor } from '../../scripts/quantize/qdq.ts';
+import { PAIR_SUM_LIMIT, activationParams, isPairBounded, quantizeBias, quantizeWeights, tensorRange } from '../../scripts/quantize/quant-math.ts';
 import { convInputMeans, offsetMeans, outputShift, quantizedConvs, type ConvGeometry } from '../../scripts/quantize/bias-correction.ts';
 import { parsePercentiles } from '../../scripts/quantize.ts';
 import { simplify } from '../../scripts/quantize/simplify.ts';
@@ -41,6 +41,38 @@ describe('quantization arithmetic', () => {
     // Per tensor, the small channel loses most of its resolution: why Conv weights go per channel.
     expect(Array.from(perTensor.data.slice(0, 3))).toEqual([3, -6, 2]);
     expect(quantizeWeights(new Float32Array(4), [1, 4], true).scales[0]).toBe(1);
+  });
+
+  it('pair-bounds weights: no two in a channel sum past 128 in magnitude, so 255 x (|w1| + |w2|) fits int16', () => {
+    expect(255 * PAIR_SUM_LIMIT).toBeLessThanOrEqual(32767);
+    // Channel 0: one weight stands out, so it keeps 8-bit resolution (scale from (largest + second) / 128).
+    // Channel 1: two equal largest weights, so both end at 64 (7 bits).
+    const w = Float32Array.of(1, 0.1, -0.05, 0, 1, -1, 0.5, 0.25);
+    const q = quantizeWeights(w, [2, 4, 1, 1], true, 'pair-bounded');
+    expect(q.scales[0]).toBeCloseTo(1.1 / 128, 6);
+    expect(Array.from(q.data.slice(0, 4))).toEqual([116, 12, -6, 0]);
+    expect(q.scales[1]).toBeCloseTo(2 / 128, 6);
+    expect(Array.from(q.data.slice(4))).toEqual([64, -64, 32, 16]);
+    expect(isPairBounded(q.data, 2)).toBe(true);
+    // A lone weight keeps the full int8 range; the plain range would break the bound.
+    expect(Array.from(quantizeWeights(Float32Array.of(0, 3, 0), [1, 3], true, 'pair-bounded').data)).toEqual([0, 127, 0]);
+    expect(isPairBounded(quantizeWeights(w, [2, 4, 1, 1], true, 'full').data, 2)).toBe(false);
+    // Rounding cannot push the pair over: the largest is capped at 128 minus the second largest.
+    let seed = 11;
+    const next = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+    const random = Float32Array.from({ length: 64 * 27 }, next);
+    expect(isPairBounded(quantizeWeights(random, [64, 3, 3, 3], true, 'pair-bounded').data, 64)).toBe(true);
+    expect(isPairBounded(quantizeWeights(random, [64, 3, 3, 3], false, 'pair-bounded').data, 1)).toBe(true);
+  });
+
+  it('keeps the full int8 range only for depthwise convs (their kernels widen every product)', () => {
+    const conv = (group: number): { opType: string; attribute: { name: string; type: number; i: number }[] } => ({ opType: 'Conv', attribute: [{ name: 'group', type: 2, i: group }] });
+    expect(weightRangeFor(conv(32), [32, 1, 3, 3])).toBe('full');
+    expect(weightRangeFor(conv(1), [32, 16, 1, 1])).toBe('pair-bounded');
+    // Grouped (not depthwise) and depthwise with a channel multiplier go through GEMM-style kernels.
+    expect(weightRangeFor(conv(4), [32, 8, 3, 3])).toBe('pair-bounded');
+    expect(weightRangeFor(conv(16), [32, 1, 3, 3])).toBe('pair-bounded');
+    expect(weightRangeFor({ opType: 'MatMul' }, [64, 10])).toBe('pair-bounded');
   });
 
   it('quantizes a bias with scale input x weight scale per channel', () => {
