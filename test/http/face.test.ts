@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RgbImage } from '../../src/detect/types.ts';
 import { expandWithMargin, strokeWidth } from '../../src/image/anonymize.ts';
 import { decodeImage } from '../../src/image/decode.ts';
+import { INT8_SAME_FACE_IOU } from '../helpers/box-agreement.ts';
 import { KEY, closeDetectors, iou, postForm, realDetectors, sample, testServer, type Part } from './helpers.ts';
 
 let app: FastifyInstance;
@@ -80,7 +81,9 @@ describe('mode=json', () => {
       expect(f.score).toBeGreaterThanOrEqual(0.5);
       expect(f.xpos + f.width).toBeLessThanOrEqual(original.width);
       expect(f.ypos + f.height).toBeLessThanOrEqual(original.height);
-      expect(expected.some((e) => iou(e, [f.xpos, f.ypos, f.width, f.height]) > 0.95)).toBe(true);
+      // `expected` comes from a full decode, JSON answers from the reduced one: the int8 default's boxes agree
+      // within a step of its uint8 box encodings (test/helpers/box-agreement.ts).
+      expect(expected.some((e) => iou(e, [f.xpos, f.ypos, f.width, f.height]) > INT8_SAME_FACE_IOU)).toBe(true);
     }
     expect(body.faces.map((f) => f.score)).toEqual([...body.faces.map((f) => f.score)].sort((a, b) => b - a));
   });
