@@ -1,4 +1,10 @@
-/** The `raypack-edge` command: dispatches to one module per subcommand. */
+/**
+ * The `raypack-edge` command: dispatches to one module per subcommand. `eval` and `bench` are development tools
+ * that live in scripts/ (with the converter and the quantizer): the daemon never imports them, installed packages
+ * leave them out, and a clone runs them as before.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 const USAGE = `usage: raypack-edge <command> [options]
 
 commands:
@@ -12,10 +18,21 @@ type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
   detect: async () => (await import('./commands/detect.ts')).detectCommand,
-  eval: async () => (await import('./commands/eval.ts')).evalCommand,
+  eval: async () => (await import(tool('../scripts/eval/command.ts', 'eval'))).evalCommand as Command,
   start: async () => (await import('./commands/start.ts')).startCommand,
-  bench: async () => (await import('./commands/bench.ts')).benchCommand,
+  bench: async () => (await import(tool('../scripts/bench/command.ts', 'bench'))).benchCommand as Command,
 };
+
+class MissingTool extends Error {}
+
+/** A development tool's module, or a clear message where it is not installed. */
+function tool(relative: string, name: string): string {
+  const url = new URL(relative, import.meta.url);
+  if (!existsSync(fileURLToPath(url))) {
+    throw new MissingTool(`raypack-edge ${name} is a development tool and is not part of this installation: run it from a clone of the repository (npm ci, then npx raypack-edge ${name})\n`);
+  }
+  return url.href;
+}
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -28,5 +45,13 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`raypack-edge: unknown command '${name}'\n${USAGE}`);
     return 2;
   }
-  return (await load())(rest);
+  let command: Command;
+  try {
+    command = await load();
+  } catch (error) {
+    if (!(error instanceof MissingTool)) throw error;
+    process.stderr.write(error.message);
+    return 2;
+  }
+  return command(rest);
 }

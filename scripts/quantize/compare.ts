@@ -1,17 +1,17 @@
 /**
  * int8 against fp32 for each quantized model, on the labelled sets of ../shared/data, scored by `raypack-edge
- * eval`'s own runner (src/eval): AP50 (faces) or mAP50 (objects), recall at the default threshold, and the
- * detector time per image. Same detect loop for both files (src/bench/variant-detector.ts).
+ * eval`'s own runner (scripts/eval): AP50 (faces) or mAP50 (objects), recall at the default threshold, and the
+ * detector time per image. Same detect loop for both files (scripts/bench/variant-detector.ts).
  *
  *   npx tsx scripts/quantize/compare.ts ssd-mobilenetv1-face nanodet [--limit N] [--json FILE]
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { readManifest } from '../../src/detect/manifest.ts';
-import { hasVariant, loadVariantDetector, type Variant } from '../../src/bench/variant-detector.ts';
-import { resolveDataDir } from '../../src/eval/data-dir.ts';
-import { FACE_SETS, OBJECT_SETS, limitDataset, loadDataset, missingDatasetPaths } from '../../src/eval/datasets.ts';
-import { evaluateDetector, type EvalResult } from '../../src/eval/runner.ts';
+import { hasVariant, loadVariantDetector, type Variant } from '../bench/variant-detector.ts';
+import { resolveDataDir } from '../eval/data-dir.ts';
+import { FACE_SETS, OBJECT_SETS, limitDataset, loadDataset, missingDatasetPaths } from '../eval/datasets.ts';
+import { evaluateDetector, type EvalResult } from '../eval/runner.ts';
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { limit: { type: 'string' }, json: { type: 'string' } } });

@@ -1,12 +1,12 @@
 /** The pure parts of the bench: statistics, options, ffmpeg arguments, /proc parsing, the report text. */
 import { describe, expect, it } from 'vitest';
-import { quantileSorted, speedup, summarize } from '../../src/bench/stats.ts';
-import { parseBenchArgs } from '../../src/bench/options.ts';
-import { cameraArgs, processCpuSeconds } from '../../src/bench/pipeline.ts';
-import { cpuModel, machineLine } from '../../src/bench/machine.ts';
-import { latencyTable } from '../../src/bench/report.ts';
-import { spreadPick } from '../../src/bench/images.ts';
-import { missingModels } from '../../src/commands/bench.ts';
+import { quantileSorted, speedup, summarize } from '../../scripts/bench/stats.ts';
+import { parseBenchArgs } from '../../scripts/bench/options.ts';
+import { cameraArgs, processCpuSeconds } from '../../scripts/bench/pipeline.ts';
+import { cpuModel, machineLine } from '../../scripts/bench/machine.ts';
+import { latencyTable } from '../../scripts/bench/report.ts';
+import { spreadPick } from '../../scripts/bench/images.ts';
+import { missingModels } from '../../scripts/bench/command.ts';
 
 describe('stats', () => {
   it('takes median and p95 with linear interpolation', () => {

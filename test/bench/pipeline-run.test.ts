@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runPipeline } from '../../src/bench/pipeline.ts';
+import { runPipeline } from '../../scripts/bench/pipeline.ts';
 import { loadDetector } from '../../src/detect/registry.ts';
 import type { Detector } from '../../src/detect/types.ts';
 

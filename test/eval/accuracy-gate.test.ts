@@ -16,9 +16,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MODELS, loadDetector, type ModelVariant } from '../../src/detect/registry.ts';
 import type { Detector } from '../../src/detect/types.ts';
-import { describeMissingData, resolveDataDir } from '../../src/eval/data-dir.ts';
-import { FACE_SETS, OBJECT_SETS, loadDataset, type DatasetName } from '../../src/eval/datasets.ts';
-import { evaluateDetector, type EvalResult } from '../../src/eval/runner.ts';
+import { describeMissingData, resolveDataDir } from '../../scripts/eval/data-dir.ts';
+import { FACE_SETS, OBJECT_SETS, loadDataset, type DatasetName } from '../../scripts/eval/datasets.ts';
+import { evaluateDetector, type EvalResult } from '../../scripts/eval/runner.ts';
 
 const DATA = resolveDataDir();
 const MISSING = describeMissingData(DATA, [...FACE_SETS, ...OBJECT_SETS]);

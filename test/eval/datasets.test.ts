@@ -10,9 +10,9 @@ import {
   parseWiderLabels,
   parseYoloLabels,
   widerBlockTruths,
-} from '../../src/eval/datasets.ts';
-import { resolveDataDir } from '../../src/eval/data-dir.ts';
-import { readXmlBlocks, readXmlField } from '../../src/eval/xml.ts';
+} from '../../scripts/eval/datasets.ts';
+import { resolveDataDir } from '../../scripts/eval/data-dir.ts';
+import { readXmlBlocks, readXmlField } from '../../scripts/eval/xml.ts';
 
 const DATA = resolveDataDir();
 const HAVE_DATA = existsSync(join(DATA, 'faces')) && existsSync(join(DATA, 'coco'));

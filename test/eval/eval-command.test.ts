@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseEvalArgs, parseOption } from '../../src/eval/args.ts';
-import { describeMissingData, resolveDataDir, PROJECT_ROOT } from '../../src/eval/data-dir.ts';
-import { selectCandidates } from '../../src/eval/candidates.ts';
+import { parseEvalArgs, parseOption } from '../../scripts/eval/args.ts';
+import { describeMissingData, resolveDataDir, PROJECT_ROOT } from '../../scripts/eval/data-dir.ts';
+import { selectCandidates } from '../../scripts/eval/candidates.ts';
 import { splitVariant } from '../../src/detect/registry.ts';
 
 const run = promisify(execFile);

@@ -8,8 +8,8 @@ import {
   operatingPoint,
   prCurve,
   STRICT_FACE_PROTOCOL,
-} from '../../src/eval/metrics.ts';
-import type { Box } from '../../src/eval/datasets.ts';
+} from '../../scripts/eval/metrics.ts';
+import type { Box } from '../../scripts/eval/datasets.ts';
 
 const d = (box: Box, score: number, classId?: number) => ({ box, score, classId });
 const t = (box: Box, classId?: number) => ({ box, classId });

@@ -5,10 +5,10 @@ function expectBox(actual: readonly number[], expected: readonly number[]): void
   expect(actual).toHaveLength(expected.length);
   actual.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 5));
 }
-import { letterboxSize, nms, packNchw } from '../../src/eval/reference/common.ts';
-import { decodeUltraface } from '../../src/eval/reference/ultraface.ts';
-import { decodeYolox } from '../../src/eval/reference/yolox.ts';
-import { decodeYunet, roundUp32 } from '../../src/eval/reference/yunet.ts';
+import { letterboxSize, nms, packNchw } from '../../scripts/eval/reference/common.ts';
+import { decodeUltraface } from '../../scripts/eval/reference/ultraface.ts';
+import { decodeYolox } from '../../scripts/eval/reference/yolox.ts';
+import { decodeYunet, roundUp32 } from '../../scripts/eval/reference/yunet.ts';
 
 describe('packNchw', () => {
   it('writes planes in the requested channel order, normalised, and pads right/bottom', () => {

@@ -8,12 +8,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Detector } from '../../src/detect/types.ts';
-import { referenceModelsDir, resolveDataDir } from '../../src/eval/data-dir.ts';
-import { loadDataset, type Dataset, type DatasetName } from '../../src/eval/datasets.ts';
-import { loadUltraface } from '../../src/eval/reference/ultraface.ts';
-import { loadYolox } from '../../src/eval/reference/yolox.ts';
-import { loadYunet } from '../../src/eval/reference/yunet.ts';
-import { evaluateDetector } from '../../src/eval/runner.ts';
+import { referenceModelsDir, resolveDataDir } from '../../scripts/eval/data-dir.ts';
+import { loadDataset, type Dataset, type DatasetName } from '../../scripts/eval/datasets.ts';
+import { loadUltraface } from '../../scripts/eval/reference/ultraface.ts';
+import { loadYolox } from '../../scripts/eval/reference/yolox.ts';
+import { loadYunet } from '../../scripts/eval/reference/yunet.ts';
+import { evaluateDetector } from '../../scripts/eval/runner.ts';
 
 const DATA = resolveDataDir();
 const MODELS = referenceModelsDir(DATA);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { evalDocument, formatMarkdownTable, formatTable, formatVariantComparison } from '../../src/eval/report.ts';
-import type { EvalResult } from '../../src/eval/runner.ts';
+import { evalDocument, formatMarkdownTable, formatTable, formatVariantComparison } from '../../scripts/eval/report.ts';
+import type { EvalResult } from '../../scripts/eval/runner.ts';
 
 const face: EvalResult = {
   model: 'ssd-mobilenetv1-face',

@@ -1,7 +1,7 @@
 /** The reference detectors by id; each is loaded only when its ONNX file is present under `<data>/models`. */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Detector } from '../../detect/types.ts';
+import type { Detector } from '../../../src/detect/types.ts';
 import { loadUltraface } from './ultraface.ts';
 import { loadYolox } from './yolox.ts';
 import { loadYunet } from './yunet.ts';

@@ -4,9 +4,9 @@
  * files always run through the same detect loop.
  */
 import { existsSync } from 'node:fs';
-import { RaypackError } from '../errors.ts';
-import { loadDetector, variantPath, type ModelVariant } from '../detect/registry.ts';
-import type { Detector, Task } from '../detect/types.ts';
+import { RaypackError } from '../../src/errors.ts';
+import { loadDetector, variantPath, type ModelVariant } from '../../src/detect/registry.ts';
+import type { Detector, Task } from '../../src/detect/types.ts';
 
 export type Variant = ModelVariant;
 

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import sharp from 'sharp';
-import { RaypackError } from '../errors.ts';
+import { RaypackError } from '../../src/errors.ts';
 import { readXmlBlocks, readXmlField } from './xml.ts';
 
 export type Box = readonly [number, number, number, number];

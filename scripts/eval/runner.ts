@@ -4,9 +4,9 @@
  * threshold and recall/precision are then read off at the detector's own default threshold.
  */
 import { readFile } from 'node:fs/promises';
-import { decodeForDetection, decodeImage, scaleDetections } from '../image/decode.ts';
-import { detectionDecodeOptions } from '../detect/registry.ts';
-import type { Detection, Detector } from '../detect/types.ts';
+import { decodeForDetection, decodeImage, scaleDetections } from '../../src/image/decode.ts';
+import { detectionDecodeOptions } from '../../src/detect/registry.ts';
+import type { Detection, Detector } from '../../src/detect/types.ts';
 import type { Dataset, Box } from './datasets.ts';
 import { faceMetrics, objectMetrics, FACE_MIN_SIZE, STRICT_FACE_PROTOCOL, type ImagePrediction } from './metrics.ts';
 

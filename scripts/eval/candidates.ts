@@ -2,9 +2,9 @@
  * Which detectors an eval run scores: product models through the detector registry (`loadDetector(task, options)`,
  * options passed through as given), reference models from `<data>/models`.
  */
-import { RaypackError } from '../errors.ts';
-import { loadDetector, splitVariant } from '../detect/registry.ts';
-import type { Detector } from '../detect/types.ts';
+import { RaypackError } from '../../src/errors.ts';
+import { loadDetector, splitVariant } from '../../src/detect/registry.ts';
+import type { Detector } from '../../src/detect/types.ts';
 import { availableReferenceModels, findReferenceModel } from './reference/index.ts';
 
 export type EvalTask = 'face' | 'objects';

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { decodeImage } from '../../image/decode.ts';
+import { decodeImage } from '../../../src/image/decode.ts';
 import { serveFolder, type StaticServer } from './static-server.ts';
 import type { PeerId, PeerInfo, PeerRequest, PeerResponse, PeerRun } from './protocol.ts';
 

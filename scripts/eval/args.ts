@@ -1,6 +1,6 @@
 /** Argument parsing for `raypack-edge eval`, kept pure so it is tested without running anything. */
-import { parseCommandArgs, wholeNumberOption } from '../cli-args.ts';
-import { RaypackError } from '../errors.ts';
+import { parseCommandArgs, wholeNumberOption } from '../../src/cli-args.ts';
+import { RaypackError } from '../../src/errors.ts';
 
 export const EVAL_USAGE = `usage: raypack-edge eval [--task face|objects|all] [--model ID[,ID...]] [--reference]
                         [--option KEY=VALUE]... [--data DIR] [--limit N] [--json FILE] [--threads N] [--markdown]

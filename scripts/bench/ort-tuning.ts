@@ -7,11 +7,11 @@ import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
-import { readManifest } from '../detect/manifest.ts';
-import { preprocess } from '../detect/preprocess.ts';
-import { decodeImage } from '../image/decode.ts';
+import { readManifest } from '../../src/detect/manifest.ts';
+import { preprocess } from '../../src/detect/preprocess.ts';
+import { decodeImage } from '../../src/image/decode.ts';
 import { summarize, type LatencySummary } from './stats.ts';
-import { variantPath } from '../detect/registry.ts';
+import { variantPath } from '../../src/detect/registry.ts';
 import type { Variant } from './variant-detector.ts';
 
 export interface TuningSetting {

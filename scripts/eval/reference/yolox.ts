@@ -4,8 +4,8 @@
  * 8/16/32, then objectness and 80 class scores (already through a sigmoid in this export). Score = obj * best class.
  */
 import { join } from 'node:path';
-import { cocoName } from '../../detect/labels.ts';
-import type { Detection, DetectOptions, Detector, RgbImage } from '../../detect/types.ts';
+import { cocoName } from '../../../src/detect/labels.ts';
+import type { Detection, DetectOptions, Detector, RgbImage } from '../../../src/detect/types.ts';
 import { type Candidate, clipToImage, letterboxSize, nms, openReferenceSession, ort, packNchw, resizeRgb } from './common.ts';
 
 const SIDE = 416;

@@ -3,15 +3,15 @@
  * Exit codes: 0 all ran, 1 a detector failed to load or run, 2 bad arguments, 3 evaluation data absent.
  */
 import { writeFileSync } from 'node:fs';
-import { isRaypackError } from '../errors.ts';
-import { listManifests } from '../detect/manifest.ts';
-import { logger } from '../log.ts';
-import { EVAL_USAGE, parseEvalArgs, type EvalArgs } from '../eval/args.ts';
-import { selectCandidates, type EvalTask } from '../eval/candidates.ts';
-import { describeMissingData, referenceModelsDir, resolveDataDir } from '../eval/data-dir.ts';
-import { FACE_SETS, OBJECT_SETS, limitDataset, loadDataset, type Dataset, type DatasetName } from '../eval/datasets.ts';
-import { evalDocument, formatMarkdownTable, formatTable, formatVariantComparison } from '../eval/report.ts';
-import { evaluateDetector, type EvalResult } from '../eval/runner.ts';
+import { isRaypackError } from '../../src/errors.ts';
+import { listManifests } from '../../src/detect/manifest.ts';
+import { logger } from '../../src/log.ts';
+import { EVAL_USAGE, parseEvalArgs, type EvalArgs } from './args.ts';
+import { selectCandidates, type EvalTask } from './candidates.ts';
+import { describeMissingData, referenceModelsDir, resolveDataDir } from './data-dir.ts';
+import { FACE_SETS, OBJECT_SETS, limitDataset, loadDataset, type Dataset, type DatasetName } from './datasets.ts';
+import { evalDocument, formatMarkdownTable, formatTable, formatVariantComparison } from './report.ts';
+import { evaluateDetector, type EvalResult } from './runner.ts';
 
 const log = logger('eval');
 

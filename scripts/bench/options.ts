@@ -1,6 +1,6 @@
 /** `raypack-edge bench` options: parsed and checked here, so the command module only wires things. */
-import { parseCommandArgs, wholeNumberOption } from '../cli-args.ts';
-import { RaypackError } from '../errors.ts';
+import { parseCommandArgs, wholeNumberOption } from '../../src/cli-args.ts';
+import { RaypackError } from '../../src/errors.ts';
 
 export type Part = 'face' | 'objects' | 'pipeline' | 'tuning';
 

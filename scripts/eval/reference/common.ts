@@ -6,8 +6,8 @@
 import { existsSync } from 'node:fs';
 import ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import { RaypackError } from '../../errors.ts';
-import type { Detection, RgbImage } from '../../detect/types.ts';
+import { RaypackError } from '../../../src/errors.ts';
+import type { Detection, RgbImage } from '../../../src/detect/types.ts';
 
 export interface Normalisation {
   /** Feed channels as B,G,R instead of R,G,B. */

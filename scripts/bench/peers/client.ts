@@ -2,7 +2,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { RaypackError } from '../../errors.ts';
+import { RaypackError } from '../../../src/errors.ts';
 import type { PeerId, PeerInfo, PeerRequest, PeerResponse, PeerRun } from './protocol.ts';
 
 const require = createRequire(import.meta.url);

@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DATASET_LAYOUT, missingDatasetPaths, type DatasetName } from './datasets.ts';
 
-/** The project root: two levels up from src/eval. */
+/** The project root: two levels up from scripts/eval. */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** --data, else $RAYPACK_DATA, else ../shared/data next to the project root. */

@@ -5,10 +5,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
-import { decodeForDetection, decodeImage, scaleDetections } from '../image/decode.ts';
-import { detectionDecodeOptions } from '../detect/registry.ts';
-import { logger } from '../log.ts';
-import type { Detector, RgbImage } from '../detect/types.ts';
+import { decodeForDetection, decodeImage, scaleDetections } from '../../src/image/decode.ts';
+import { detectionDecodeOptions } from '../../src/detect/registry.ts';
+import { logger } from '../../src/log.ts';
+import type { Detector, RgbImage } from '../../src/detect/types.ts';
 import type { ImageSet } from './images.ts';
 import type { PeerClient } from './peers/client.ts';
 import type { PeerId } from './peers/protocol.ts';
