@@ -8,6 +8,7 @@ import { loadConfig } from '../config/load.ts';
 import { Daemon } from '../daemon.ts';
 import { isRaypackError } from '../errors.ts';
 import { logger } from '../log.ts';
+import { watchLauncher } from '../os/launcher-watch.ts';
 
 const log = logger('start');
 
@@ -45,6 +46,11 @@ export async function startCommand(argv: string[]): Promise<number> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // npx and npm start put npm between the terminal and us, and npm exec does not forward SIGTERM: stop with it.
+  const unwatch = watchLauncher((why) => {
+    log.warn('the process that started raypack-edge is gone: stopping', { why });
+    stop('launcher-exit');
+  });
 
   try {
     starting = daemon.start();
@@ -65,6 +71,7 @@ export async function startCommand(argv: string[]): Promise<number> {
     const wait = setInterval(() => {
       if (stopping) {
         clearInterval(wait);
+        unwatch();
         void stopping.then(resolve, resolve);
       }
     }, 200);
