@@ -99,4 +99,5 @@ if [ "$SERVICE" -eq 1 ]; then
 else
   say "no service installed; run: cd $PREFIX && RAYPACK_CONFIG=$CONF_DIR/config.yaml node bin/raypack-edge.js start"
 fi
-say "then: http://<this-host>:8080/cameras  and  mosquitto_sub -t 'raypack/#' -v (embedded broker: 127.0.0.1:1883)"
+say "then: http://127.0.0.1:8080/cameras  and  mosquitto_sub -t 'raypack/#' -v (embedded broker: 127.0.0.1:1883)"
+say "HTTP serves this machine only: set http.host: 0.0.0.0 in $CONF_DIR/config.yaml (with api_keys) to serve the network"

@@ -3,9 +3,11 @@
  * that live in scripts/ (with the converter and the quantizer): the daemon never imports them, installed packages
  * leave them out, and a clone runs them as before.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 const USAGE = `usage: raypack-edge <command> [options]
+
+  raypack-edge --version
 
 commands:
   detect   run a detector on image files or directories
@@ -25,6 +27,12 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 
 class MissingTool extends Error {}
 
+/** The version in package.json (the one file every installation has next to src/). */
+function version(): string {
+  const file = fileURLToPath(new URL('../package.json', import.meta.url));
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+}
+
 /** A development tool's module, or a clear message where it is not installed. */
 function tool(relative: string, name: string): string {
   const url = new URL(relative, import.meta.url);
@@ -38,6 +46,10 @@ export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(USAGE);
+    return 0;
+  }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    process.stdout.write(`raypack-edge ${version()}\n`);
     return 0;
   }
   const load = COMMANDS[name];

@@ -11,7 +11,6 @@ import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { AddressInfo } from 'node:net';
 import { Camera } from './camera/camera.ts';
 import { analyseFrame, type AnalysedFrame } from './camera/analyse.ts';
 import { DEMO_HEIGHT, DEMO_WIDTH, ensureDemoVideo } from './camera/demo-video.ts';
@@ -24,9 +23,10 @@ import type { CameraConfig, Config, LoadedConfig } from './config/types.ts';
 import { loadDetector, type LoadOptions } from './detect/registry.ts';
 import type { Detector, Task } from './detect/types.ts';
 import { buildServer } from './http/server.ts';
+import { listenHttp, localUrl, reachableUrls } from './http/listen.ts';
 import { camerasPlugin, type HealthReport } from './http/cameras.ts';
 import { logger, redactUrl, setLogLevel } from './log.ts';
-import { EmbeddedBroker } from './mqtt/broker.ts';
+import { startLocalBroker, type EmbeddedBroker } from './mqtt/broker.ts';
 import { MqttPublisher } from './mqtt/client.ts';
 import { Topics } from './mqtt/topics.ts';
 import { InferenceQueue } from './pipeline/inference-queue.ts';
@@ -133,9 +133,14 @@ export class Daemon {
     this.topics = new Topics(c.mqtt.base_topic, c.device);
     let mqttUrl = c.mqtt.url;
     if (mqttUrl === undefined) {
-      this.broker = new EmbeddedBroker({ host: c.mqtt.embedded.host, port: c.mqtt.embedded.port, log: logger('mqtt:broker') });
-      await this.broker.start();
-      mqttUrl = this.broker.url;
+      const local = await startLocalBroker({
+        host: c.mqtt.embedded.host,
+        port: c.mqtt.embedded.port,
+        portGiven: this.loaded.given.has('mqtt.embedded.port'),
+        log: logger('mqtt:broker'),
+      });
+      this.broker = local.embedded;
+      mqttUrl = local.url;
     }
     this.publisher = new MqttPublisher({
       url: mqttUrl,
@@ -163,6 +168,12 @@ export class Daemon {
       log: logger('scheduler'),
     });
     const ffmpegMajor = probeFfmpegMajor(c.ffmpeg_path);
+    if (c.cameras.length === 0 && !c.demo) {
+      log.warn('no cameras configured and the demo camera is off: only the HTTP API will analyse images', {
+        config: this.loaded.source,
+        hint: 'add cameras, or demo: true for the demo camera (it runs by itself only when there is no config file)',
+      });
+    }
     const cameraConfigs = [...c.cameras];
     if (c.demo) {
       try {
@@ -202,9 +213,9 @@ export class Daemon {
           }),
         ],
       });
-      await this.http.listen({ host: c.http.host, port: c.http.port });
-      const port = (this.http.server.address() as AddressInfo).port;
-      httpUrl = `http://${c.http.host === '0.0.0.0' ? '127.0.0.1' : c.http.host}:${port}`;
+      const port = await listenHttp(this.http, { host: c.http.host, port: c.http.port, portGiven: this.loaded.given.has('http.port'), log });
+      httpUrl = localUrl(c.http.host, port);
+      log.info('HTTP listening', { host: c.http.host, port, reachableAt: reachableUrls(c.http.host, port) });
       log.info('api limits', {
         maxUploadBytes: c.api.max_upload_bytes,
         maxPixels: c.api.max_pixels,

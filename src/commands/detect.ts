@@ -7,7 +7,7 @@
  * 4 decimals. An image that cannot be read gets `{"file":"...","error":{"code":"...","message":"..."}}`, the
  * others are still done, and the exit code is 1. Usage errors exit 2.
  */
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readFile, readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { RaypackError, isRaypackError } from '../errors.ts';
@@ -79,14 +79,21 @@ async function expand(paths: readonly string[]): Promise<(string | ImageError)[]
   const files: (string | ImageError)[] = [];
   for (const path of paths) {
     const info = await stat(path).catch(() => undefined);
-    if (info?.isDirectory()) files.push(...(await walk(path)));
+    if (info?.isDirectory()) files.push(...(await walk(path, new Set())));
     else files.push(path);
   }
   return files;
 }
 
-/** Image files under `dir`, sorted; a directory that cannot be listed becomes an error entry of its own. */
-async function walk(dir: string): Promise<(string | ImageError)[]> {
+/**
+ * Image files under `dir`, sorted; a directory that cannot be listed becomes an error entry of its own. Symbolic
+ * links are followed (photo libraries are often links into other disks); a directory reached twice through links
+ * (a loop) is listed once. A broken link is reported like a missing file.
+ */
+async function walk(dir: string, seen: Set<string>): Promise<(string | ImageError)[]> {
+  const real = await realpath(dir).catch(() => dir);
+  if (seen.has(real)) return [];
+  seen.add(real);
   let entries;
   try {
     entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -97,8 +104,9 @@ async function walk(dir: string): Promise<(string | ImageError)[]> {
   const out: (string | ImageError)[] = [];
   for (const entry of entries) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await walk(path)));
-    else if (entry.isFile() && IMAGE_EXTENSIONS.test(entry.name)) out.push(path);
+    const link = entry.isSymbolicLink() ? await stat(path).catch(() => 'broken' as const) : undefined;
+    if (entry.isDirectory() || (link !== undefined && link !== 'broken' && link.isDirectory())) out.push(...(await walk(path, seen)));
+    else if ((entry.isFile() || link !== undefined) && IMAGE_EXTENSIONS.test(entry.name)) out.push(path);
   }
   return out;
 }

@@ -19,6 +19,8 @@ export interface ConfigOverrides {
   readonly cameras?: ReadonlyArray<{ id: string; url: string }>;
   readonly mqttUrl?: string;
   readonly httpPort?: number;
+  readonly httpHost?: string;
+  readonly mqttPort?: number;
   readonly device?: string;
 }
 
@@ -70,6 +72,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const noCameraGiven = !Array.isArray(data.cameras) || data.cameras.length === 0;
   if (options.path === undefined && options.text === undefined && noCameraGiven && data.demo === undefined) data.demo = true;
 
+  const given = givenPaths(data);
   const problems: string[] = [];
   if (!validate(data)) problems.push(...(validate.errors ?? []).map(formatAjvError));
   if (problems.length > 0) throw invalid(source, problems);
@@ -77,7 +80,18 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const secrets = readSecrets(config, env, problems);
   problems.push(...semanticProblems(config));
   if (problems.length > 0) throw invalid(source, problems);
-  return { config, secrets, source };
+  return { config, secrets, source, given };
+}
+
+/** The dotted paths of every key in `data` (objects only; arrays count as one value). */
+function givenPaths(data: Record<string, unknown>, prefix = ''): Set<string> {
+  const paths = new Set<string>();
+  for (const [key, value] of Object.entries(data)) {
+    const path = prefix === '' ? key : `${prefix}.${key}`;
+    paths.add(path);
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) for (const p of givenPaths(value as Record<string, unknown>, path)) paths.add(p);
+  }
+  return paths;
 }
 
 function invalid(source: string, problems: string[]): RaypackError {
@@ -89,6 +103,11 @@ function applyOverrides(data: Record<string, unknown>, overrides: ConfigOverride
   if (overrides.device !== undefined) data.device = overrides.device;
   if (overrides.mqttUrl !== undefined) data.mqtt = { ...asObject(data.mqtt), url: overrides.mqttUrl };
   if (overrides.httpPort !== undefined) data.http = { ...asObject(data.http), port: overrides.httpPort };
+  if (overrides.httpHost !== undefined) data.http = { ...asObject(data.http), host: overrides.httpHost };
+  if (overrides.mqttPort !== undefined) {
+    const mqtt = asObject(data.mqtt);
+    data.mqtt = { ...mqtt, embedded: { ...asObject(mqtt.embedded), port: overrides.mqttPort } };
+  }
   if (overrides.cameras && overrides.cameras.length > 0) {
     const cameras = Array.isArray(data.cameras) ? [...(data.cameras as unknown[])] : [];
     for (const { id, url } of overrides.cameras) {

@@ -197,7 +197,13 @@ export const CONFIG_SCHEMA = {
           description: 'The embedded broker used when url is absent.',
           properties: {
             host: { type: 'string', default: '127.0.0.1', description: 'Listen address (0.0.0.0 to let other machines subscribe).' },
-            port: { type: 'integer', minimum: 0, maximum: 65535, default: 1883, description: 'Listen port (0: any free port).' },
+            port: {
+              type: 'integer',
+              minimum: 0,
+              maximum: 65535,
+              default: 1883,
+              description: 'Listen port (0: any free port). Left at its default and taken (a broker already runs there): the daemon publishes to that broker if it accepts a connection, else the embedded one takes a free port; the log says which.',
+            },
           },
         },
         username: { type: 'string', description: 'Broker user name.' },
@@ -259,8 +265,12 @@ export const CONFIG_SCHEMA = {
       description: 'The local HTTP server: RAYPACK API, camera status, anonymised snapshots and MJPEG.',
       properties: {
         enabled: { type: 'boolean', default: true, description: 'Serve HTTP.' },
-        host: { type: 'string', default: '0.0.0.0', description: 'Listen address.' },
-        port: { type: 'integer', minimum: 0, maximum: 65535, default: 8080, description: 'Listen port (0: any free port).' },
+        host: {
+          type: 'string',
+          default: '127.0.0.1',
+          description: 'Listen address. 127.0.0.1 (the default): this machine only; 0.0.0.0: every interface, for Home Assistant, an NVR or a browser on the network.',
+        },
+        port: { type: 'integer', minimum: 0, maximum: 65535, default: 8080, description: 'Listen port (0: any free port). Left at its default and taken: a free port, which the log names.' },
         mjpeg_fps: { type: 'number', exclusiveMinimum: 0, maximum: 30, default: 5, description: 'Frames per second of /cameras/:id/stream.mjpeg.' },
         mjpeg_max_clients: { type: 'integer', minimum: 1, default: 8, description: 'Most simultaneous MJPEG viewers per camera.' },
         require_key_for_cameras: {

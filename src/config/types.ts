@@ -122,4 +122,6 @@ export interface LoadedConfig {
   readonly secrets: Secrets;
   /** Where the config came from (file path or `built-in defaults`), for the start log. */
   readonly source: string;
+  /** Dotted paths of the keys the file or the command line gave (e.g. `http.port`), before defaults were filled. */
+  readonly given: ReadonlySet<string>;
 }

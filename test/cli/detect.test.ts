@@ -3,7 +3,7 @@
  * Needs the built models (`npm run models`).
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -119,6 +119,22 @@ describe('raypack-edge detect', () => {
     expect(parsed.slice(1, 5).map((p) => p.error?.code)).toEqual(['undecodable_image', 'unsupported_media_type', 'undecodable_image', 'payload_too_large']);
     expect(parsed[6].error?.code).toBe('not_found');
     expect(parsed[4].error?.message).toContain('30000x30000');
+  }, 180_000);
+
+  it('follows symbolic links to photos and folders, lists a folder reached twice once, and reports a broken link', async () => {
+    const links = join(dir, 'links');
+    mkdirSync(links);
+    symlinkSync(join(SAMPLES, 'sample1.jpg'), join(links, 'a-linked.jpg'));
+    symlinkSync(join(dir, 'photos/nested'), join(links, 'b-folder'));
+    symlinkSync(links, join(links, 'c-loop'));
+    symlinkSync(join(dir, 'no-such-target.jpg'), join(links, 'd-broken.jpg'));
+    const r = await run(['detect', links]);
+    expect(r.code).toBe(1);
+    const parsed = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as { file: string; detections?: unknown[]; error?: { code: string } });
+    expect(parsed.map((p) => p.file)).toEqual([join(links, 'a-linked.jpg'), join(links, 'b-folder/a-sample6.jpg'), join(links, 'd-broken.jpg')]);
+    expect(parsed[0].detections?.length).toBeGreaterThanOrEqual(3);
+    expect(parsed[1].detections).toBeDefined();
+    expect(parsed[2].error?.code).toBe('not_found');
   }, 180_000);
 
   it('prints a readable table with --format table', async () => {
