@@ -20,7 +20,8 @@ import { displayUrl, urlSecrets } from './camera/url.ts';
 import { apiOptions, readFetchCa } from './config/api-options.ts';
 import { cameraUrl } from './config/load.ts';
 import type { CameraConfig, Config, LoadedConfig } from './config/types.ts';
-import { loadDetector, type LoadOptions } from './detect/registry.ts';
+import { loadDetector, variantChoiceFor, type LoadOptions } from './detect/registry.ts';
+import { thisCpuPath } from './os/cpu.ts';
 import type { Detector, Task } from './detect/types.ts';
 import { buildServer } from './http/server.ts';
 import { listenHttp, localUrl, reachableUrls } from './http/listen.ts';
@@ -120,13 +121,15 @@ export class Daemon {
     this.queue = new InferenceQueue({ concurrency: c.inference.concurrency, capacity: c.inference.queue_size });
     const face = await this.detector('face');
     await face.detect({ data: new Uint8Array(64 * 64 * 3), width: 64, height: 64 });
-    log.info('face detector ready', { model: face.modelId });
+    const cpu = thisCpuPath();
+    log.info('cpu', { path: cpu.label, int8Kernel: cpu.int8Kernel, flags: cpu.flags });
+    log.info('face detector ready', { model: face.modelId, why: variantChoiceFor('face', detectorOptions(c, 'face')).reason });
     // The objects detector is loaded now too when cameras need it or the config picks one, so a model that cannot
     // load (e.g. an int8 copy that was never built) stops the start with its message instead of failing every frame.
     const cameraTasks = [...c.cameras.flatMap((cam) => cam.tasks), ...(c.demo ? DEMO_CAMERA.tasks : [])];
     if (cameraTasks.some((t) => t === 'objects' || t === 'food') || Object.keys(c.models.objects).length > 0) {
       const objects = await this.detector('objects');
-      log.info('objects detector ready', { model: objects.modelId });
+      log.info('objects detector ready', { model: objects.modelId, why: variantChoiceFor('objects', detectorOptions(c, 'objects')).reason });
     }
 
     // 2. MQTT.

@@ -12,6 +12,7 @@ import { planResize, preprocess, toImageSpace } from './preprocess.ts';
 import { planRegions, touchesInnerEdge, type TilingOptions } from './tiling.ts';
 import type { Candidate, DecodeFn } from './decoders/common.ts';
 import type { DetectOptions, Detection, Detector, RgbImage, Task } from './types.ts';
+import { thisCpuPath, type CpuPath, type CpuPathId } from '../os/cpu.ts';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { MODELS_DIR } from './manifest.ts';
@@ -62,6 +63,46 @@ export const MODEL_DEFAULTS: Readonly<Record<string, Partial<DetectorSettings>>>
   'facemesh-detection-short': { tiling: { tiles: 2, overlap: 0.25, minImageToInput: 1.5 } },
 };
 
+/**
+ * The int8 copy's speed against its float file per CPU path, detector time from a decoded frame, measured in one
+ * run on one machine. Accuracy is the same on every path (pair-bounded weights: the same integers everywhere), so
+ * speed alone decides where an int8 default runs: a ratio under 1 makes the float file the default on that path.
+ */
+export const INT8_SPEED: Partial<Record<CpuPathId, Readonly<Record<string, { readonly ratio: number; readonly measured: string }>>>> = {
+  'x86-64-avx512-vnni': {
+    'ssd-mobilenetv1-face': { ratio: 2.2, measured: 'eval --variants, 2-core AMD EPYC with AVX-512 VNNI, 2026-12-01 (1.9-2.2x)' },
+    nanodet: { ratio: 1.7, measured: 'eval --variants, 2-core AMD EPYC with AVX-512 VNNI, 2026-12-01' },
+  },
+  'x86-64-avx2': {
+    // Measured with the earlier, unbounded int8 weights; the kernels and so the speed do not depend on the values.
+    'ssd-mobilenetv1-face': { ratio: 1.5, measured: 'bench --only face --no-peers, 2-core AMD EPYC without AVX-512: 143 vs 220 ms (issue "Green on every CPU")' },
+  },
+};
+
+export interface VariantChoice {
+  readonly variant: ModelVariant;
+  /** Why, for the start log: asked for, measured faster or slower on this CPU path, or not measured there. */
+  readonly reason: string;
+}
+
+/** Which file of `modelId` runs on `cpu` when the caller names none: the model's default, unless measured slower. */
+export function chooseVariant(modelId: string, defaultVariant: ModelVariant, requested?: ModelVariant, cpu: CpuPath = thisCpuPath()): VariantChoice {
+  if (requested) return { variant: requested, reason: 'asked for' };
+  if (defaultVariant === 'fp32') return { variant: 'fp32', reason: 'the float file is this model\'s default' };
+  const speed = INT8_SPEED[cpu.id]?.[modelId];
+  if (!speed) {
+    return { variant: 'int8', reason: `int8 speed not measured on ${cpu.label} (same accuracy on every CPU); \`raypack-edge bench --only face,objects --no-peers\` measures it, variant: fp32 overrides` };
+  }
+  if (speed.ratio < 1) return { variant: 'fp32', reason: `the int8 copy is slower on ${cpu.label} (${speed.ratio}x, ${speed.measured})` };
+  return { variant: 'int8', reason: `the int8 copy is ${speed.ratio}x the float file's speed on ${cpu.label} (${speed.measured})` };
+}
+
+/** The variant `loadDetector(task, options)` runs, and why (the daemon logs it at start). */
+export function variantChoiceFor(task: Task, options: LoadOptions = {}): VariantChoice {
+  const id = manifestFor(task, options.modelId ?? options.model).id;
+  return chooseVariant(id, { ...TASK_DEFAULTS[task], ...MODEL_DEFAULTS[id] }.variant, options.variant);
+}
+
 /** Effective settings: task defaults, then the model's overrides, then the caller's options. */
 export function settingsFor(task: Task, modelId: string, options: LoadOptions = {}): DetectorSettings {
   const base = { ...TASK_DEFAULTS[task], ...MODEL_DEFAULTS[modelId] };
@@ -73,7 +114,7 @@ export function settingsFor(task: Task, modelId: string, options: LoadOptions = 
     },
     nmsMode: options.nmsMode ?? base.nmsMode,
     maxDetections: options.maxDetections ?? base.maxDetections,
-    variant: options.variant ?? base.variant,
+    variant: chooseVariant(modelId, base.variant, options.variant).variant,
   };
 }
 

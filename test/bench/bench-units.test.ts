@@ -86,10 +86,12 @@ describe('machine line and report', () => {
   it('takes the CPU model from /proc/cpuinfo text', () => {
     expect(cpuModel('processor\t: 0\nmodel name\t: AMD EPYC 7B13\nflags\t: avx2\n')).toBe('AMD EPYC 7B13');
     const line = machineLine(
-      { cores: 2, cpuModel: 'AMD EPYC', memoryGiB: 24, node: 'v20.20.2', onnxruntimeNode: '1.30.0' },
+      { cores: 2, cpuModel: 'AMD EPYC', cpuPath: 'x86-64 AVX2 (no AVX-512, no VNNI)', cpuFlags: ['avx2', 'fma'], memoryGiB: 24, node: 'v20.20.2', onnxruntimeNode: '1.30.0' },
       { tfjs: '4.22.0', faceApi: '1.7.15', human: '3.3.6', wasmThreads: 1, wasmSimd: true },
     );
-    expect(line).toBe('machine: 2 cores, AMD EPYC, 24 GiB; node v20.20.2, onnxruntime-node 1.30.0; tfjs 4.22.0 (wasm, 1 thread, SIMD), face-api 1.7.15, human 3.3.6');
+    expect(line).toBe(
+      'machine: 2 cores, AMD EPYC (x86-64 AVX2 (no AVX-512, no VNNI); flags avx2 fma), 24 GiB; node v20.20.2, onnxruntime-node 1.30.0; tfjs 4.22.0 (wasm, 1 thread, SIMD), face-api 1.7.15, human 3.3.6',
+    );
   });
 
   it('prints medians, p95 and the pair-by-pair speed-ups', () => {
