@@ -3,7 +3,8 @@
  * detected (anonymised snapshots need them even when faces are not published); objects and food share one
  * detector run when both are wanted (food is the objects model restricted to COCO's food classes).
  */
-import type { Detection, Detector, RgbImage, Task } from '../detect/types.ts';
+import type { Detection, Detector, Task } from '../detect/types.ts';
+import type { RgbImage } from '../core/image.ts';
 import { FOOD_CLASS_IDS, type Lang } from '../detect/labels.ts';
 import { buildFaceResult, buildFileContainer, faceBoxes, recogTags, RECOG_MODELS, type FaceBox, type RecogTag } from '../raypack/wire.ts';
 import type { FaceMessage, FileContainerMessage } from '../mqtt/topics.ts';

@@ -4,7 +4,8 @@
  * (frame, mode, colour): several MJPEG viewers of one camera cost one encode per frame.
  */
 import type { FaceBox } from '../raypack/wire.ts';
-import { parseHexColour, renderFaces, type Rect } from '../image/anonymize.ts';
+import { parseHexColour, renderFaces } from '../image/anonymize.ts';
+import type { Rect } from '../core/geometry.ts';
 import { encodeJpeg } from '../image/encode.ts';
 import type { AnalysisResult } from './analyse.ts';
 

@@ -5,7 +5,7 @@
  * letterboxing or tiles.
  */
 import sharp from 'sharp';
-import type { RgbImage } from './types.ts';
+import type { RgbImage } from '../core/image.ts';
 import type { ModelManifest } from './manifest.ts';
 import type { Candidate } from './decoders/common.ts';
 

@@ -1,11 +1,6 @@
-/** Core data types shared by the detectors, the HTTP API, the camera pipeline and the CLI. */
+/** What a detector is and returns (the image type lives in src/core/image.ts). */
 
-/** A decoded image: tightly packed RGB, 3 bytes per pixel, row-major. */
-export interface RgbImage {
-  readonly data: Uint8Array;
-  readonly width: number;
-  readonly height: number;
-}
+import type { RgbImage } from '../core/image.ts';
 
 /** One detection, in the pixel space of the image that was passed to the detector. */
 export interface Detection {

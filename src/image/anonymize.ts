@@ -6,15 +6,10 @@
  * mouth, while hair, forehead, ears and chin identify a person too.
  */
 import sharp, { type OverlayOptions } from 'sharp';
-import type { RgbImage } from '../detect/types.ts';
+import type { RgbImage } from '../core/image.ts';
+import type { Rect } from '../core/geometry.ts';
 import { DEFAULT_JPEG_QUALITY, sharpFromRgb } from './encode.ts';
 
-export interface Rect {
-  readonly x: number;
-  readonly y: number;
-  readonly width: number;
-  readonly height: number;
-}
 
 export type Rgb = readonly [number, number, number];
 

@@ -4,7 +4,7 @@
  */
 import sharp, { type Metadata } from 'sharp';
 import { RaypackError } from '../errors.ts';
-import type { RgbImage } from '../detect/types.ts';
+import type { RgbImage } from '../core/image.ts';
 
 export type ImageFormat = 'jpeg' | 'png' | 'webp';
 

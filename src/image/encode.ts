@@ -1,6 +1,6 @@
 /** JPEG encoding of packed RGB frames (API answers, snapshots). */
 import sharp, { type Sharp } from 'sharp';
-import type { RgbImage } from '../detect/types.ts';
+import type { RgbImage } from '../core/image.ts';
 
 export const DEFAULT_JPEG_QUALITY = 85;
 

@@ -3,25 +3,10 @@
  * `minIntervalMs`, and at least every `heartbeatMs` even if nothing changed. Boxes jitter a few pixels between
  * frames; matching them by IoU makes "moved" mean moved, not jitter. Pure.
  */
-export interface Box {
-  readonly x: number;
-  readonly y: number;
-  readonly width: number;
-  readonly height: number;
-}
-
-export function iou(a: Box, b: Box): number {
-  const x1 = Math.max(a.x, b.x);
-  const y1 = Math.max(a.y, b.y);
-  const x2 = Math.min(a.x + a.width, b.x + b.width);
-  const y2 = Math.min(a.y + a.height, b.y + b.height);
-  const inter = Math.max(0, x2 - x1) * Math.max(0, y2 - y1);
-  const union = a.width * a.height + b.width * b.height - inter;
-  return union > 0 ? inter / union : 0;
-}
+import { iou, type Rect } from '../core/geometry.ts';
 
 /** True when the counts differ or some box has no partner in `previous` with IoU >= minIou (greedy matching). */
-export function boxesChanged(previous: readonly Box[], next: readonly Box[], minIou: number): boolean {
+export function boxesChanged(previous: readonly Rect[], next: readonly Rect[], minIou: number): boolean {
   if (previous.length !== next.length) return true;
   const used = new Set<number>();
   for (const box of next) {
@@ -47,7 +32,7 @@ export function tagsChanged(previous: readonly string[], next: readonly string[]
   return next.some((name) => !set.has(name));
 }
 
-export type Observation = { readonly kind: 'boxes'; readonly boxes: readonly Box[] } | { readonly kind: 'tags'; readonly tags: readonly string[] };
+export type Observation = { readonly kind: 'boxes'; readonly boxes: readonly Rect[] } | { readonly kind: 'tags'; readonly tags: readonly string[] };
 
 /** Per camera and task: remembers what was last published and decides about the next result. */
 export class PublishGate {

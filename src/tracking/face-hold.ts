@@ -3,7 +3,7 @@
  * snapshot / MJPEG frame. This keeps each face box for `holdMs` after its last detection and adds the boxes not
  * matched by a current detection to what is anonymised. Published results stay the detector's own. Pure.
  */
-import { iou, type Box } from './change.ts';
+import { iou, type Rect as Box } from '../core/geometry.ts';
 
 interface Track {
   box: Box;

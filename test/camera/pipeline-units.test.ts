@@ -1,7 +1,8 @@
 /** Pure parts of the camera pipeline: privacy-mask rasterising, the publish gate, the latest-frame-wins scheduler. */
 import { describe, expect, it } from 'vitest';
 import { applyMask, rasterisePolygons } from '../../src/image/privacy-mask.ts';
-import { boxesChanged, iou, PublishGate, tagsChanged } from '../../src/tracking/change.ts';
+import { iou } from '../../src/core/geometry.ts';
+import { boxesChanged, PublishGate, tagsChanged } from '../../src/tracking/change.ts';
 import { FrameScheduler } from '../../src/pipeline/scheduler.ts';
 import { InferenceQueue } from '../../src/pipeline/inference-queue.ts';
 import { logger } from '../../src/log.ts';

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import type { Tensor } from '@tensorflow/tfjs';
-import type { RgbImage } from '../../src/detect/types.ts';
+import type { RgbImage } from '../../src/core/image.ts';
 import { loadTf } from './faceapi-ssd-interpreter.ts';
 
 type Tf = ReturnType<typeof loadTf>;

@@ -16,7 +16,7 @@ import { anchorsForManifest, decodeSsd, decodeSsdBoxes } from '../../src/detect/
 import { nms } from '../../src/detect/nms.ts';
 import { createSession, type ModelSession } from '../../src/detect/onnx-session.ts';
 import { loadDetector } from '../../src/detect/registry.ts';
-import type { RgbImage } from '../../src/detect/types.ts';
+import type { RgbImage } from '../../src/core/image.ts';
 import { runTfGraph } from './faceapi-ssd-interpreter.ts';
 import {
   type Box, type Reference, diffStats, encodeBoxes, faceApiBatch, faceApiRaw, loadReference, matchIous, readRgb, samplePath,

@@ -10,9 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.ts';
 import { Daemon } from '../../src/daemon.ts';
 import { loadDetector } from '../../src/detect/registry.ts';
-import type { Detection, Detector, RgbImage } from '../../src/detect/types.ts';
+import type { Detection, Detector } from '../../src/detect/types.ts';
+import type { RgbImage } from '../../src/core/image.ts';
 import { setLogSink } from '../../src/log.ts';
-import { iou } from '../../src/tracking/change.ts';
+import { iou } from '../../src/core/geometry.ts';
 import { childProcesses, waitFor } from '../helpers/processes.ts';
 import { RtspServer, rtspServerAvailable } from '../helpers/rtsp.ts';
 

@@ -10,7 +10,8 @@ import { decodeImage } from '../../src/image/decode.ts';
 import { DEFAULT_MODELS, loadDetector, settingsFor } from '../../src/detect/registry.ts';
 import { listManifests } from '../../src/detect/manifest.ts';
 import { FOOD_CLASS_IDS } from '../../src/detect/labels.ts';
-import type { Detection, Detector, RgbImage } from '../../src/detect/types.ts';
+import type { Detection, Detector } from '../../src/detect/types.ts';
+import type { RgbImage } from '../../src/core/image.ts';
 import { RaypackError } from '../../src/errors.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RgbImage } from '../../src/detect/types.ts';
+import type { RgbImage } from '../../src/core/image.ts';
 import { expandWithMargin, strokeWidth } from '../../src/image/anonymize.ts';
 import { decodeImage } from '../../src/image/decode.ts';
 import { INT8_SAME_FACE_IOU } from '../helpers/box-agreement.ts';

@@ -4,9 +4,11 @@ import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDetector } from '../../src/detect/registry.ts';
-import type { Detector, RgbImage } from '../../src/detect/types.ts';
+import type { Detector } from '../../src/detect/types.ts';
+import type { RgbImage } from '../../src/core/image.ts';
 import { decodeImage } from '../../src/image/decode.ts';
-import { DEFAULT_MARGIN, expandWithMargin, parseHexColour, renderFaces, strokeWidth, type Rect } from '../../src/image/anonymize.ts';
+import { DEFAULT_MARGIN, expandWithMargin, parseHexColour, renderFaces, strokeWidth } from '../../src/image/anonymize.ts';
+import type { Rect } from '../../src/core/geometry.ts';
 
 const SAMPLES = resolve(import.meta.dirname, '../../node_modules/@vladmandic/face-api/demo');
 const THRESHOLD = 0.5;

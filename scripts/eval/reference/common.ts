@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { RaypackError } from '../../../src/errors.ts';
-import type { Detection, RgbImage } from '../../../src/detect/types.ts';
+import type { Detection } from '../../../src/detect/types.ts';
+import type { RgbImage } from '../../../src/core/image.ts';
 
 export interface Normalisation {
   /** Feed channels as B,G,R instead of R,G,B. */

@@ -4,7 +4,8 @@
  * x1,y1,x2,y2, already decoded from the priors inside the graph. Hard NMS at IoU 0.3 as in the upstream demo.
  */
 import { join } from 'node:path';
-import type { Detection, DetectOptions, Detector, RgbImage } from '../../../src/detect/types.ts';
+import type { Detection, DetectOptions, Detector } from '../../../src/detect/types.ts';
+import type { RgbImage } from '../../../src/core/image.ts';
 import { type Candidate, clipToImage, faceDetection, nms, openReferenceSession, ort, packNchw, resizeRgb } from './common.ts';
 
 export type UltrafaceVariant = 'ultraface-rfb-320' | 'ultraface-rfb-640';

@@ -5,7 +5,8 @@
  */
 import { join } from 'node:path';
 import { cocoName } from '../../../src/detect/labels.ts';
-import type { Detection, DetectOptions, Detector, RgbImage } from '../../../src/detect/types.ts';
+import type { Detection, DetectOptions, Detector } from '../../../src/detect/types.ts';
+import type { RgbImage } from '../../../src/core/image.ts';
 import { type Candidate, clipToImage, letterboxSize, nms, openReferenceSession, ort, packNchw, resizeRgb } from './common.ts';
 
 const SIDE = 416;

@@ -5,7 +5,8 @@
  * FaceDetectorYN does); the fixed 640x640 model gets the image letterboxed (scaled to fit, padded right/bottom).
  */
 import { join } from 'node:path';
-import type { Detection, DetectOptions, Detector, RgbImage } from '../../../src/detect/types.ts';
+import type { Detection, DetectOptions, Detector } from '../../../src/detect/types.ts';
+import type { RgbImage } from '../../../src/core/image.ts';
 import {
   type Candidate,
   clipToImage,

@@ -2,7 +2,8 @@
 import type { FastifyInstance } from 'fastify';
 import { decodeForDetection, decodeImage, scaleDetections, type DetectionDecoded } from '../../image/decode.ts';
 import { detectionDecodeOptions } from '../../detect/registry.ts';
-import type { Detection, Detector, RgbImage } from '../../detect/types.ts';
+import type { Detection, Detector } from '../../detect/types.ts';
+import type { RgbImage } from '../../core/image.ts';
 import { renderFaces } from '../../image/anonymize.ts';
 import { buildFaceResult, faceBoxes, type FaceBox } from '../../raypack/wire.ts';
 import { admissionHook, detectorFor, readAuthenticatedForm, type RouteContext } from '../context.ts';
