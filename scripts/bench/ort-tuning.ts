@@ -46,6 +46,8 @@ export function tuningSettings(cores = availableParallelism()): TuningSetting[] 
     { name: `product (all, ${cores} threads, no spin)`, options: base },
     { name: 'threads spin (ORT default)', options: { ...base, extra: spinning(true) } },
     { name: '1 thread', options: { ...base, intraOpNumThreads: 1 } },
+    // 'all' adds the layout transforms (int8 convs to NHWC, float convs to NCHWc blocks) on top of 'extended'.
+    { name: 'optimisation: extended (no layout transforms)', options: { ...base, graphOptimizationLevel: 'extended' } },
     { name: 'optimisation: basic', options: { ...base, graphOptimizationLevel: 'basic' } },
     { name: 'optimisation: disabled', options: { ...base, graphOptimizationLevel: 'disabled' } },
     { name: 'no memory arena / pattern', options: { ...base, enableCpuMemArena: false, enableMemPattern: false } },
