@@ -5,6 +5,7 @@ import { RaypackError } from '../../src/errors.ts';
 export const EVAL_USAGE = `usage: raypack-edge eval [--task face|objects|all] [--model ID[,ID...]] [--reference]
                         [--option KEY=VALUE]... [--data DIR] [--limit N] [--json FILE] [--threads N] [--markdown]
                         [--decode full|detection] [--variants]
+       raypack-edge eval --privacy [--privacy-option KEY=VALUE]... [--baseline] [--body] [--limit N] [--json FILE]
 
 Scores detectors on the labelled sets in the data directory (default ../shared/data next to the project, or
 $RAYPACK_DATA): faces on faces/wider-val-416 and faces/facemask-voc (AP50, faces under 10 px ignored), objects on
@@ -22,6 +23,13 @@ coco/val2017-a (mAP50). Prints a table, then the JSON (to stdout, or to --json F
                an int8 copy is a default only where it loses at most 1 point); \`--model nanodet.int8\` picks one
   --decode     full (default): every image decoded in full, as camera frames reach the detector;
                detection: decoded only as large as the detector needs, as \`detect\` and the API do with uploads
+  --privacy    what the anonymized pictures hide, through the analysis stage and the renderer the API and the
+               cameras use: per labelled face (both sides >= 10 px) the share of its box hidden, coverage50/70/90
+               overall and by face size, false fill, ms per image, on both face sets
+  --privacy-option  a privacy setting for --privacy (repeatable): threshold, tiles (auto or a number), zoom,
+               maxTilesPerSide, overlap, models (comma-separated face model ids), personHeads, personThreshold
+  --baseline   with --privacy, also the settings before the privacy stage (one whole-image pass hidden from 0.5)
+  --body       with --privacy, body mode (every person hidden whole)
 `;
 
 export type TaskChoice = 'face' | 'objects' | 'all';
@@ -39,6 +47,10 @@ export interface EvalArgs {
   readonly markdown: boolean;
   readonly decode: 'full' | 'detection';
   readonly variants: boolean;
+  readonly privacy: boolean;
+  readonly privacyOptions: Readonly<Record<string, string | number | boolean>>;
+  readonly baseline: boolean;
+  readonly body: boolean;
 }
 
 /** `key=value` with value typed as number or boolean when it reads as one. */
@@ -69,6 +81,10 @@ export function parseEvalArgs(argv: readonly string[]): EvalArgs {
       markdown: { type: 'boolean' },
       decode: { type: 'string' },
       variants: { type: 'boolean' },
+      privacy: { type: 'boolean' },
+      'privacy-option': { type: 'string', multiple: true },
+      baseline: { type: 'boolean' },
+      body: { type: 'boolean' },
     },
   });
   const v = parsed.values;
@@ -90,5 +106,9 @@ export function parseEvalArgs(argv: readonly string[]): EvalArgs {
     markdown: v.markdown ?? false,
     decode,
     variants: v.variants ?? false,
+    privacy: v.privacy ?? false,
+    privacyOptions: Object.fromEntries((v['privacy-option'] ?? []).map(parseOption)),
+    baseline: v.baseline ?? false,
+    body: v.body ?? false,
   };
 }

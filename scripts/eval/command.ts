@@ -40,13 +40,14 @@ export async function evalCommand(argv: string[]): Promise<number> {
     process.stdout.write(EVAL_USAGE);
     return 0;
   }
-  const tasks: EvalTask[] = args.task === 'all' ? ['face', 'objects'] : [args.task];
+  const tasks: EvalTask[] = args.privacy ? ['face'] : args.task === 'all' ? ['face', 'objects'] : [args.task];
   const dataDir = resolveDataDir(args.dataDir);
   const missing = describeMissingData(dataDir, setsFor(tasks));
   if (missing) {
     process.stderr.write(`raypack-edge eval: ${missing}`);
     return 3;
   }
+  if (args.privacy) return (await import('./privacy-command.ts')).privacyEvalCommand(args, dataDir);
   let candidates;
   try {
     candidates = selectCandidates({

@@ -257,6 +257,7 @@ class OnnxDetector implements Detector {
   readonly modelId: string;
   readonly defaultThreshold: number;
   readonly preferredDecodeSide: number;
+  readonly inputSize: number;
   private readonly dims: readonly number[];
   /** Input tensors not in use: reused across regions and calls (concurrent calls each take their own). */
   private readonly freeInputs: Float32Array[] = [];
@@ -272,6 +273,7 @@ class OnnxDetector implements Detector {
     this.modelId = modelId;
     this.defaultThreshold = manifest.defaultThreshold;
     this.dims = [1, 3, manifest.input.height, manifest.input.width];
+    this.inputSize = Math.max(manifest.input.width, manifest.input.height);
     this.preferredDecodeSide = decodeSideFor(Math.max(manifest.input.width, manifest.input.height), settings.tiling);
   }
 
@@ -286,7 +288,7 @@ class OnnxDetector implements Detector {
   async detect(image: RgbImage, options: DetectOptions = {}): Promise<Detection[]> {
     const threshold = options.threshold ?? this.defaultThreshold;
     const { input } = this.manifest;
-    const regions = planRegions(image.width, image.height, Math.max(input.width, input.height), this.settings.tiling);
+    const regions = options.regions ?? planRegions(image.width, image.height, this.inputSize, this.settings.tiling);
     const outputs = this.manifest.outputs.length > 0 ? this.manifest.outputs : this.session.outputNames;
     let merged: Candidate[] = [];
     for (const region of regions) {

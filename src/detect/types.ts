@@ -1,6 +1,7 @@
 /** What a detector is and returns (the image type lives in src/core/image.ts). */
 
 import type { RgbImage } from '../core/image.ts';
+import type { PlannedRegion } from './tiling.ts';
 
 /** One detection, in the pixel space of the image that was passed to the detector. */
 export interface Detection {
@@ -18,6 +19,12 @@ export type Task = 'face' | 'objects' | 'food';
 export interface DetectOptions {
   /** Minimum score kept; each detector has its own default. */
   readonly threshold?: number;
+  /**
+   * Run exactly these regions of the image (each resized to the model input, so a region smaller than the input
+   * is seen enlarged), instead of the detector's own plan (the whole image, plus tiles where configured). Boxes
+   * come back in the image's pixels, cut-off boxes at inner tile edges dropped, merged by the detector's NMS.
+   */
+  readonly regions?: readonly PlannedRegion[];
 }
 
 /** A loaded detector. Implementations own their ONNX Runtime session(s). */
@@ -26,6 +33,8 @@ export interface Detector {
   /** Model id from the manifest, e.g. `ssd-mobilenetv1-face`. */
   readonly modelId: string;
   readonly defaultThreshold: number;
+  /** The model input's longer side in pixels (what a region is resized to). */
+  readonly inputSize?: number;
   /**
    * Longest image side worth decoding for this detector (larger images only cost decode time, the detector
    * shrinks them anyway); undefined = use the full resolution. See detectionDecodeSide in registry.ts.

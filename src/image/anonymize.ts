@@ -62,12 +62,31 @@ export function strokeWidth(imageWidth: number, imageHeight: number): number {
   return Math.max(2, Math.round(Math.max(imageWidth, imageHeight) / 300));
 }
 
-/** Render `boxes` (in the image's pixels) on `image` and encode the result as JPEG. */
-export async function renderFaces(image: RgbImage, boxes: readonly Rect[], mode: FaceRender, options: RenderOptions): Promise<Buffer> {
+/** A region to hide: a face box (the default kind) gets the margin; a head or person area is hidden as it is. */
+export interface HiddenRegion extends Rect {
+  readonly kind?: 'face' | 'head' | 'person';
+}
+
+/**
+ * The integer rectangles a render hides for `regions`, clipped to the image: what pixel/fill cover, and what
+ * `raypack-edge eval --privacy` measures (the same function, so the figures are those of the pictures served).
+ */
+export function hiddenAreas(regions: readonly HiddenRegion[], width: number, height: number, margin: Margin = DEFAULT_MARGIN): Rect[] {
+  return regions
+    .map((r) => ((r.kind ?? 'face') === 'face' ? expandWithMargin(r, width, height, margin) : expandWithMargin(r, width, height, NO_MARGIN)))
+    .filter((r) => r.width > 0 && r.height > 0);
+}
+
+const NO_MARGIN: Margin = { side: 0, top: 0, bottom: 0 };
+
+/**
+ * Render on `image` and encode as JPEG: `pixel`/`fill` hide `boxes` (face boxes grown by the margin, head and
+ * person areas as they are); `outline`/`black` draw the boxes.
+ */
+export async function renderFaces(image: RgbImage, boxes: readonly HiddenRegion[], mode: FaceRender, options: RenderOptions): Promise<Buffer> {
   const quality = options.quality ?? DEFAULT_JPEG_QUALITY;
   const { width, height } = image;
-  const margin = options.margin ?? DEFAULT_MARGIN;
-  const regions = boxes.map((b) => expandWithMargin(b, width, height, margin)).filter((r) => r.width > 0 && r.height > 0);
+  const regions = hiddenAreas(boxes, width, height, options.margin ?? DEFAULT_MARGIN);
   let overlays: OverlayOptions[];
   switch (mode) {
     case 'outline':

@@ -1,0 +1,149 @@
+/**
+ * The recall-first privacy detector: what must be hidden in one image. It is separate from what is reported: it
+ * hides from its own, lower face score, and looks more than once:
+ * - the whole-image face pass (shared with reporting, run once at the lower of the two thresholds);
+ * - overlapping tiles, chosen from the image size so that small faces reach the model enlarged (a 416 px crowd
+ *   photo's 2x2 tiles are seen at twice their size by the 512 px SSD);
+ * - second-opinion face models, where measured to add recall (settings.models);
+ * - heads from people: a person found by the objects detector whose head area holds no detected face gets that
+ *   area hidden (a face turned away, masked, or too small or blurred for the face models);
+ * - in `body` mode, every person hidden whole.
+ * Face boxes from all passes are fused (weighted box fusion, fusion.ts). Pure orchestration over Detectors.
+ */
+import { area, intersection, type Rect } from '../core/geometry.ts';
+import type { RgbImage } from '../core/image.ts';
+import { planRegions } from '../detect/tiling.ts';
+import type { Detection, Detector } from '../detect/types.ts';
+import { weightedBoxFusion, type ScoredBox } from './fusion.ts';
+import type { PrivacyMode, PrivacyRegion } from './types.ts';
+
+export interface PrivacySettings {
+  /** Face score from which a face is hidden (reporting keeps the caller's threshold). */
+  readonly threshold: number;
+  /** Tiles on top of the whole image: `auto` picks the grid from the image size, 0 none, n an n-per-side grid. */
+  readonly tiles: 'auto' | number;
+  /** `auto` tiles: the enlargement aimed at (tile side = model input / zoom) and the most tiles per side. */
+  readonly zoom: number;
+  readonly maxTilesPerSide: number;
+  /** Fraction of a tile shared with its neighbour. */
+  readonly overlap: number;
+  /** Second-opinion face models (ids of face manifests), run on the whole image at their own default threshold. */
+  readonly models: readonly string[];
+  /** Hide the head area of a person (objects detector, label person, at least this score) that holds no face. */
+  readonly personHeads: boolean;
+  readonly personThreshold: number;
+}
+
+export const DEFAULT_PRIVACY: PrivacySettings = {
+  threshold: 0.3,
+  tiles: 'auto',
+  zoom: 2,
+  maxTilesPerSide: 3,
+  overlap: 0.25,
+  models: [],
+  personHeads: true,
+  personThreshold: 0.35,
+};
+
+export interface PrivacyDetectors {
+  readonly face: Detector;
+  /** Needed for person heads and body mode. */
+  readonly objects?: Detector;
+  readonly extra: readonly Detector[];
+}
+
+/** What the stage already found on this image, so that no pass runs twice. */
+export interface KnownDetections {
+  /** The whole-image face pass, at or below settings.threshold. */
+  readonly faces: readonly Detection[];
+  /** The objects pass when it ran (at or below settings.personThreshold). */
+  readonly objects?: readonly Detection[];
+}
+
+/** The tile regions (no whole-image one) for an image, or none. */
+export function privacyTiles(width: number, height: number, inputSize: number, settings: PrivacySettings): ReturnType<typeof planRegions> {
+  let perSide: number;
+  if (settings.tiles === 'auto') {
+    const target = inputSize / Math.max(1, settings.zoom);
+    perSide = Math.min(settings.maxTilesPerSide, Math.ceil((Math.max(width, height) - target * settings.overlap) / (target * (1 - settings.overlap))));
+  } else {
+    perSide = settings.tiles;
+  }
+  if (perSide < 2) return [];
+  return planRegions(width, height, inputSize, { tiles: perSide, overlap: settings.overlap, minImageToInput: 0 }).filter((r) => !r.whole);
+}
+
+/**
+ * The head area of a person box: the top of the box, about half its width across (a standing person's box is
+ * wider than the head by the arms and shoulders), a little taller than wide, at most 40 % of the box's height (a
+ * box of a head and shoulders only). The renderer adds no margin to it.
+ */
+export function headOfPerson(person: Rect): Rect {
+  const width = person.width * 0.55;
+  const height = Math.min(width * 1.3, person.height * 0.4);
+  return { x: person.x + (person.width - width) / 2, y: person.y, width, height };
+}
+
+function toScored(detections: readonly Detection[], source: string, threshold: number): ScoredBox[] {
+  return detections.filter((d) => d.score >= threshold).map((d) => ({ x: d.box[0], y: d.box[1], width: d.box[2], height: d.box[3], score: d.score, source }));
+}
+
+export interface PrivacyResult {
+  readonly regions: PrivacyRegion[];
+  readonly timings: Record<string, number>;
+}
+
+export async function findPrivacyRegions(
+  image: RgbImage,
+  detectors: PrivacyDetectors,
+  settings: PrivacySettings,
+  mode: PrivacyMode,
+  known: KnownDetections,
+): Promise<PrivacyResult> {
+  const timings: Record<string, number> = {};
+  const time = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await run();
+    } finally {
+      timings[name] = (timings[name] ?? 0) + performance.now() - t0;
+    }
+  };
+  const faces: ScoredBox[] = toScored(known.faces, 'face', settings.threshold);
+  const tiles = privacyTiles(image.width, image.height, detectors.face.inputSize ?? 512, settings);
+  if (tiles.length > 0) {
+    const found = await time('privacyTiles', () => detectors.face.detect(image, { threshold: settings.threshold, regions: tiles }));
+    faces.push(...toScored(found, 'face:tiles', settings.threshold));
+  }
+  for (const model of detectors.extra) {
+    const found = await time(`privacy:${model.modelId}`, () => model.detect(image));
+    faces.push(...toScored(found, model.modelId, model.defaultThreshold));
+  }
+  const regions: PrivacyRegion[] = weightedBoxFusion(faces).map((f) => ({
+    x: f.x,
+    y: f.y,
+    width: f.width,
+    height: f.height,
+    kind: 'face',
+    score: f.score,
+    sources: f.sources,
+  }));
+
+  if ((settings.personHeads || mode === 'body') && detectors.objects) {
+    const objects = detectors.objects;
+    const persons = (known.objects ?? (await time('privacyPersons', () => objects.detect(image, { threshold: settings.personThreshold }))))
+      .filter((d) => d.label === 'person' && d.score >= settings.personThreshold)
+      .map((d) => ({ x: d.box[0], y: d.box[1], width: d.box[2], height: d.box[3], score: d.score }));
+    for (const person of persons) {
+      if (mode === 'body') {
+        regions.push({ ...person, kind: 'person', sources: ['person'] });
+        continue;
+      }
+      const head = headOfPerson(person);
+      // A face already hidden in the head area: the head needs nothing more.
+      const faceThere = regions.some((r) => r.kind === 'face' && intersection(r, head) >= 0.5 * Math.min(area(r), area(head)));
+      if (!faceThere) regions.push({ ...head, kind: 'head', score: person.score, sources: ['person-head'] });
+    }
+  }
+  return { regions, timings };
+}

@@ -1,0 +1,51 @@
+/**
+ * What the analysis stage takes and gives (src/analysis/stage.ts): one request shape for every caller (routes,
+ * CLI, eval, bench, cameras) and one result: the detections to REPORT (precision-first: the caller's thresholds)
+ * and the regions to HIDE (recall-first: their own lower threshold, more passes, heads from people, the tracker).
+ */
+import type { Rect } from '../core/geometry.ts';
+import type { RgbImage } from '../core/image.ts';
+import type { Detection, Task } from '../detect/types.ts';
+import type { ImageFormat } from '../image/decode.ts';
+
+/** What a privacy region covers, which decides how much margin the renderer adds around it. */
+export type PrivacyKind = 'face' | 'head' | 'person';
+
+export interface PrivacyRegion extends Rect {
+  readonly kind: PrivacyKind;
+  /** Best evidence behind it (a detector score; a predicted track keeps its last one). */
+  readonly score: number;
+  /** Which pass found it: `face`, `face:tiles`, a second model's id, `person-head`, `pose-head`, `person`. */
+  readonly sources: readonly string[];
+  /** Set by the tracker: the region's track, and whether this frame saw it or it is carried forward. */
+  readonly trackId?: number;
+  readonly predicted?: boolean;
+}
+
+/** `faces`: faces and heads hidden; `body`: every detected person hidden whole as well. */
+export type PrivacyMode = 'faces' | 'body';
+
+export interface AnalysisRequest {
+  /** Detections to report per task, each at its threshold (default: the detector's). Absent task: not reported. */
+  readonly report?: Partial<Record<Task, { readonly threshold?: number }>>;
+  /** Compute the regions to hide. Off for answers that show no picture (JSON only). */
+  readonly privacy?: PrivacyMode | false;
+  /** Keep the full-resolution pixels in the result, for callers that render a picture. */
+  readonly keepPixels?: boolean;
+}
+
+export interface Analysis {
+  /** The pixel space of every box below: the image's own (after EXIF rotation). */
+  readonly width: number;
+  readonly height: number;
+  /** The full-resolution pixels when asked for (keepPixels) or when the input was pixels. */
+  readonly image?: RgbImage;
+  readonly format?: ImageFormat;
+  readonly faces?: Detection[];
+  readonly objects?: Detection[];
+  readonly food?: Detection[];
+  /** What must be hidden; present when the request asked for privacy. */
+  readonly privacy?: PrivacyRegion[];
+  /** Milliseconds per step (decode, face, privacy passes, objects...). */
+  readonly timings: Readonly<Record<string, number>>;
+}
