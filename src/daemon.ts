@@ -12,7 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Camera } from './camera/camera.ts';
-import { analyseFrame, type AnalysedFrame } from './camera/analyse.ts';
+import { CameraAnalyser, type AnalysedFrame } from './analysis/camera.ts';
+import { AnalysisStage } from './analysis/stage.ts';
+import { rasterisePolygons } from './image/privacy-mask.ts';
 import { DEMO_HEIGHT, DEMO_WIDTH, ensureDemoVideo } from './camera/demo-video.ts';
 import { buildFfmpegArgs, parseFfmpegMajor } from './camera/ffmpeg-args.ts';
 import { CameraSource } from './camera/supervisor.ts';
@@ -81,6 +83,8 @@ export class Daemon {
   private publisher: MqttPublisher | undefined;
   private topics!: Topics;
   private readonly cameras = new Map<string, Camera>();
+  private readonly analysers = new Map<string, CameraAnalyser>();
+  private stage!: AnalysisStage;
   private scheduler!: FrameScheduler<AnalysedFrame>;
   private http: FastifyInstance | undefined;
   private endpointsValue: DaemonEndpoints | undefined;
@@ -132,6 +136,9 @@ export class Daemon {
       log.info('objects detector ready', { model: objects.modelId, why: variantChoiceFor('objects', detectorOptions(c, 'objects')).reason });
     }
 
+    // The one analysis stage, shared by the cameras and the API.
+    this.stage = new AnalysisStage({ detectors: (task) => this.detector(task) });
+
     // 2. MQTT.
     this.topics = new Topics(c.mqtt.base_topic, c.device);
     let mqttUrl = c.mqtt.url;
@@ -165,7 +172,7 @@ export class Daemon {
     // 3. Cameras. One that cannot be set up is logged and skipped; the others run.
     this.scheduler = new FrameScheduler<AnalysedFrame>({
       queue: this.queue,
-      analyse: (id, frame) => this.analyse(id, frame),
+      analyse: (id, frame) => this.analysers.get(id)?.analyse(frame) ?? Promise.resolve(),
       // A frame older than two analysis intervals (at least 1 s) is not worth analysing any more.
       maxAgeMs: (id) => Math.max(1000, 2000 / (this.cameras.get(id)?.config.fps ?? 1)),
       log: logger('scheduler'),
@@ -200,6 +207,7 @@ export class Daemon {
     if (c.http.enabled) {
       this.http = buildServer({
         detectors: (task) => this.detector(task),
+        stage: this.stage,
         queue: this.queue,
         apiKeys: this.loaded.secrets.apiKeys,
         ...apiOptions(c, fetchCa),
@@ -241,7 +249,7 @@ export class Daemon {
     log.info('stopping');
     // Each step is bounded, so one stuck part cannot keep the others (ffmpeg above all) from stopping.
     await step('http', () => this.http?.close(), 5000);
-    await step('cameras', () => Promise.all([...this.cameras.values()].map((camera) => camera.stop())), 10_000);
+    await step('cameras', () => Promise.all([...this.cameras.values()].map((camera) => camera.stop().finally(() => this.scheduler.clear(camera.id)))), 10_000);
     await step('mqtt', () => this.publisher?.stop(), 5000);
     await step('broker', () => this.broker?.stop(), 3000);
     await step('detectors', () => Promise.all([...this.detectorPromises.values()].map((p) => p.then((d) => d.close()))), 5000);
@@ -305,10 +313,15 @@ export class Daemon {
       log: cameraLog,
       secrets: urlSecrets(url),
     });
+    const id = cameraConfig.id;
+    const { width, height, privacy_masks: polygons } = cameraConfig;
+    const mask = polygons.length > 0 ? rasterisePolygons(polygons, width, height) : undefined;
+    if (mask) cameraLog.info('privacy masks active', { polygons: polygons.length, pixels: mask.pixels });
     const camera = new Camera({
       config: cameraConfig,
       source,
-      scheduler: this.scheduler,
+      frames: () => this.scheduler.stats(id),
+      failedClosed: () => this.analysers.get(id)?.failedClosed ?? 0,
       publisher: this.publisher,
       topics: this.topics,
       publish: {
@@ -319,17 +332,26 @@ export class Daemon {
       },
       log: cameraLog,
     });
-    this.cameras.set(cameraConfig.id, camera);
+    const analyser = new CameraAnalyser({
+      stage: this.stage,
+      settings: {
+        camera: id,
+        tasks: cameraConfig.tasks,
+        thresholds: cameraConfig.thresholds,
+        lang: c.publish.lang,
+        privacy: cameraConfig.facemode === 'body' ? 'body' : 'faces',
+        mask,
+        holdMs: Math.max(1000, 2500 / cameraConfig.fps),
+        tilesPerFrame: 1,
+      },
+      deliver: (result) => camera.accept(result),
+    });
+    // Frames flow one way: ffmpeg -> the scheduler (which holds its own reference on each) -> the analysis -> the camera's output.
+    source.onFrame((raw) => this.scheduler.submit(id, { data: raw.data, width: raw.width, height: raw.height, seq: raw.seq, time: raw.time, ref: raw.ref.retain() }));
+    this.cameras.set(id, camera);
+    this.analysers.set(id, analyser);
     camera.start();
     cameraLog.info('camera started', { url: displayUrl(url), fps: cameraConfig.fps, size: `${cameraConfig.width}x${cameraConfig.height}`, tasks: cameraConfig.tasks });
-  }
-
-  private async analyse(id: string, frame: AnalysedFrame): Promise<void> {
-    const camera = this.cameras.get(id);
-    if (!camera) return;
-    const { tasks, thresholds } = camera.config;
-    const result = await analyseFrame(frame, { camera: id, tasks, thresholds, lang: this.config.publish.lang }, (task) => this.detector(task));
-    camera.accept(result);
   }
 
   private async demoVideo(): Promise<string> {

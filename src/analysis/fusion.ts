@@ -4,7 +4,8 @@
  * are the score-weighted mean of its members'. Unlike NMS, which keeps one member and drops the rest, fusion uses
  * every pass's view of the face, so the box is steadier and none of the passes' evidence is thrown away. For
  * hiding, recall decides: a fused box keeps its best member's score (not WBF's averaged, count-penalised one), and
- * its extent is never smaller than the score-weighted mean. Pure.
+ * it encloses both the score-weighted mean and its best member, so fusing never hides less than the best pass
+ * alone would have. Pure.
  */
 import { iou, type Rect } from '../core/geometry.ts';
 
@@ -42,10 +43,10 @@ function fuse(boxes: readonly ScoredBox[]): FusedBox {
     y2 += w * (b.y + b.height);
     if (b.score > best.score) best = b;
   }
-  x1 /= weight;
-  y1 /= weight;
-  x2 /= weight;
-  y2 /= weight;
+  x1 = Math.min(x1 / weight, best.x);
+  y1 = Math.min(y1 / weight, best.y);
+  x2 = Math.max(x2 / weight, best.x + best.width);
+  y2 = Math.max(y2 / weight, best.y + best.height);
   return {
     x: x1,
     y: y1,

@@ -73,6 +73,13 @@ export function privacyTiles(width: number, height: number, inputSize: number, s
   return planRegions(width, height, inputSize, { tiles: perSide, overlap: settings.overlap, minImageToInput: 0 }).filter((r) => !r.whole);
 }
 
+/** `count` tiles of `grid` from `from` on, wrapping around (so successive windows visit every tile in turn). */
+export function windowOf<T>(grid: readonly T[], window: { readonly from: number; readonly count: number }): T[] {
+  if (grid.length === 0) return [];
+  const count = Math.min(grid.length, Math.max(0, window.count));
+  return Array.from({ length: count }, (_, i) => grid[(((window.from + i) % grid.length) + grid.length) % grid.length]);
+}
+
 /**
  * The head area of a person box: the top of the box, about half its width across (a standing person's box is
  * wider than the head by the arms and shoulders), a little taller than wide, at most 40 % of the box's height (a
@@ -99,6 +106,8 @@ export async function findPrivacyRegions(
   settings: PrivacySettings,
   mode: PrivacyMode,
   known: KnownDetections,
+  /** Run only these of the grid's tiles (a camera spreads the grid over its frames). */
+  tileWindow?: { readonly from: number; readonly count: number },
 ): Promise<PrivacyResult> {
   const timings: Record<string, number> = {};
   const time = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
@@ -110,7 +119,8 @@ export async function findPrivacyRegions(
     }
   };
   const faces: ScoredBox[] = toScored(known.faces, 'face', settings.threshold);
-  const tiles = privacyTiles(image.width, image.height, detectors.face.inputSize ?? 512, settings);
+  const grid = privacyTiles(image.width, image.height, detectors.face.inputSize ?? 512, settings);
+  const tiles = tileWindow ? windowOf(grid, tileWindow) : grid;
   if (tiles.length > 0) {
     const found = await time('privacyTiles', () => detectors.face.detect(image, { threshold: settings.threshold, regions: tiles }));
     faces.push(...toScored(found, 'face:tiles', settings.threshold));

@@ -6,6 +6,7 @@
  * and hiding (at the lower threshold), one objects pass feeds objects, food and the person heads.
  */
 import type { RgbImage } from '../core/image.ts';
+import { RaypackError } from '../errors.ts';
 import { FOOD_CLASS_IDS } from '../detect/labels.ts';
 import { detectionDecodeOptions } from '../detect/registry.ts';
 import type { Detection, Detector, Task } from '../detect/types.ts';
@@ -21,10 +22,16 @@ export interface StageOptions {
   /** Second-opinion face models for hiding (privacy.models), loaded on first use. */
   readonly privacyModels?: () => Promise<readonly Detector[]>;
   readonly privacy?: PrivacySettings;
-  readonly decodeLimits?: DecodeLimits;
 }
 
-export type ImageInput = { readonly bytes: Uint8Array } | { readonly image: RgbImage };
+/** Encoded bytes (decoded here, within the caller's limits) or pixels (a camera frame). */
+export type ImageInput = { readonly bytes: Uint8Array; readonly limits?: DecodeLimits } | { readonly image: RgbImage };
+
+/** What `detector` gives at each threshold, from one inference when it can. */
+async function detectAt(detector: Detector, image: RgbImage, thresholds: readonly number[]): Promise<Detection[][]> {
+  if (detector.detectAt) return detector.detectAt(image, thresholds);
+  return Promise.all(thresholds.map((threshold) => detector.detect(image, { threshold })));
+}
 
 export class AnalysisStage {
   readonly privacy: PrivacySettings;
@@ -42,8 +49,8 @@ export class AnalysisStage {
     const wantsFace = report.face !== undefined || privacy !== undefined;
     const objectsTask = report.objects !== undefined || report.food !== undefined;
     const wantsPersons = privacy !== undefined && (this.privacy.personHeads || privacy === 'body');
-    const face = wantsFace ? await this.options.detectors('face') : undefined;
-    const objects = objectsTask || wantsPersons ? await this.options.detectors('objects') : undefined;
+    const face = wantsFace ? await this.detector('face') : undefined;
+    const objects = objectsTask || wantsPersons ? await this.detector('objects') : undefined;
 
     // Decode: only as large as the one detector needs when nothing is rendered or hidden (JSON answers).
     const t0 = performance.now();
@@ -53,26 +60,28 @@ export class AnalysisStage {
     if ('image' in input) {
       image = input.image;
     } else if (!request.keepPixels && privacy === undefined && (face === undefined) !== (objects === undefined)) {
-      decoded = await decodeForDetection(input.bytes, { ...detectionDecodeOptions((face ?? objects)!), limits: this.options.decodeLimits });
+      decoded = await decodeForDetection(input.bytes, { ...detectionDecodeOptions((face ?? objects)!), limits: input.limits });
       image = decoded.image;
       format = decoded.format;
     } else {
-      const full = await decodeImage(input.bytes, this.options.decodeLimits);
+      const full = await decodeImage(input.bytes, input.limits);
       image = { data: full.data, width: full.width, height: full.height };
       format = full.format;
     }
     if ('bytes' in input) timings.decode = performance.now() - t0;
     const toOriginal = (list: Detection[]): Detection[] => (decoded ? scaleDetections(list, decoded) : list);
 
+    // The whole-image face pass runs once for both: the reported faces are exactly what detect() gives at the
+    // caller's threshold, the hidden ones what it gives at the privacy threshold.
     let faceFound: Detection[] = [];
     let faces: Detection[] | undefined;
     if (face) {
       const reportThreshold = report.face?.threshold ?? face.defaultThreshold;
-      const threshold = privacy ? Math.min(reportThreshold, this.privacy.threshold) : reportThreshold;
       const t = performance.now();
-      faceFound = toOriginal(await face.detect(image, { threshold }));
+      const [reported, hidden] = await detectAt(face, image, [reportThreshold, privacy ? this.privacy.threshold : reportThreshold]);
       timings.face = performance.now() - t;
-      if (report.face) faces = faceFound.filter((d) => d.score >= reportThreshold);
+      if (report.face) faces = toOriginal(reported);
+      faceFound = toOriginal(hidden);
     }
 
     let objectsFound: Detection[] | undefined;
@@ -85,16 +94,17 @@ export class AnalysisStage {
         wantsPersons ? this.privacy.personThreshold : Infinity,
       ];
       const t = performance.now();
-      objectsFound = toOriginal(await objects.detect(image, { threshold: Math.min(...thresholds) }));
+      const lists = (await detectAt(objects, image, thresholds.map((v) => (Number.isFinite(v) ? v : 1)))).map(toOriginal);
       timings.objects = performance.now() - t;
-      if (report.objects) objectResults = objectsFound.filter((d) => d.score >= thresholds[0]);
-      if (report.food) food = objectsFound.filter((d) => d.score >= thresholds[1] && d.classId !== undefined && FOOD_CLASS_IDS.has(d.classId));
+      if (report.objects) objectResults = lists[0];
+      if (report.food) food = lists[1].filter((d) => d.classId !== undefined && FOOD_CLASS_IDS.has(d.classId));
+      objectsFound = wantsPersons ? lists[2] : undefined;
     }
 
     let regions: PrivacyRegion[] | undefined;
     if (privacy && face) {
       const extra = this.privacy.models.length > 0 && this.options.privacyModels ? await this.options.privacyModels() : [];
-      const found = await findPrivacyRegions(image, { face, objects, extra }, this.privacy, privacy, { faces: faceFound, objects: objectsFound });
+      const found = await findPrivacyRegions(image, { face, objects, extra }, this.privacy, privacy, { faces: faceFound, objects: objectsFound }, request.privacyTiles);
       regions = found.regions;
       Object.assign(timings, found.timings);
     }
@@ -110,5 +120,15 @@ export class AnalysisStage {
       ...(regions ? { privacy: regions } : {}),
       timings,
     };
+  }
+
+  /** A detector that cannot be loaded is `model_unavailable` (503, retry later), never a 500 with internals. */
+  private async detector(task: Task): Promise<Detector> {
+    try {
+      return await this.options.detectors(task);
+    } catch (error) {
+      if (error instanceof RaypackError) throw error;
+      throw new RaypackError('model_unavailable', `the ${task} model is not available`, { retryAfterSeconds: 30 }, { cause: error });
+    }
   }
 }

@@ -30,6 +30,11 @@ export interface AnalysisRequest {
   readonly report?: Partial<Record<Task, { readonly threshold?: number }>>;
   /** Compute the regions to hide. Off for answers that show no picture (JSON only). */
   readonly privacy?: PrivacyMode | false;
+  /**
+   * Which of the tiles of the privacy grid to run this time (cameras spread the grid over frames: `{ from, count }`
+   * of the tiles in reading order, wrapping); all of them when absent.
+   */
+  readonly privacyTiles?: { readonly from: number; readonly count: number };
   /** Keep the full-resolution pixels in the result, for callers that render a picture. */
   readonly keepPixels?: boolean;
 }

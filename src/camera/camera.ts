@@ -1,24 +1,26 @@
 /**
- * One camera at run time: its supervised ffmpeg, privacy mask, the latest analysed result (for snapshots and
- * MJPEG), and what it publishes: results when they change (PublishGate) and a retained status. The analysis
- * itself runs in the shared scheduler/queue; this class only receives frames and results.
+ * One camera at run time, on the output side of its frames: its supervised ffmpeg (started and stopped here; its
+ * frames go straight to the scheduler and the analysis, wired by the daemon), the latest analysed result (for
+ * snapshots and MJPEG), and what it publishes: results when they change (PublishGate) and a retained status.
  */
 import type { CameraConfig } from '../config/types.ts';
 import type { Logger } from '../log.ts';
-import { applyMask, rasterisePolygons, type MaskSpans } from '../image/privacy-mask.ts';
+import type { AnalysisResult } from '../analysis/camera.ts';
 import type { MqttPublisher } from '../mqtt/client.ts';
 import { encodePayload, type CameraStatusPayload, type Topics } from '../mqtt/topics.ts';
-import type { FrameScheduler, SchedulerStats } from '../pipeline/scheduler.ts';
+import type { SchedulerStats } from '../pipeline/scheduler.ts';
 import { PublishGate } from '../tracking/change.ts';
-import { FaceHold } from '../tracking/face-hold.ts';
-import { containerMessage, faceMessage, type AnalysedFrame, type AnalysisResult } from './analyse.ts';
+import { containerMessage, faceMessage } from './messages.ts';
 import { SnapshotCache } from './snapshot.ts';
 import type { CameraSource, CameraState } from './supervisor.ts';
 
 export interface CameraDeps {
   readonly config: CameraConfig;
   readonly source: CameraSource;
-  readonly scheduler: FrameScheduler<AnalysedFrame>;
+  /** The scheduler's counts for this camera (analysed, dropped by cause). */
+  readonly frames: () => SchedulerStats;
+  /** Frames whose analysis failed or timed out, none of them served (fail closed). */
+  readonly failedClosed?: () => number;
   readonly publisher?: MqttPublisher;
   readonly topics: Topics;
   readonly publish: { minIou: number; minIntervalMs: number; heartbeatMs: number; license: string };
@@ -34,6 +36,8 @@ export interface CameraStatus extends CameraStatusPayload {
   readonly faces?: number;
   /** Why frames were dropped: a newer frame replaced it, the shared queue was full, or it got too old. */
   readonly dropReasons: { readonly replaced: number; readonly queueFull: number; readonly stale: number; readonly failed: number };
+  /** Frames whose analysis failed or timed out: none of them left the device; snapshots kept the last good frame. */
+  readonly failedClosed: number;
   /** Face detection time of the latest analysed frame. */
   readonly analysisMs?: number;
 }
@@ -43,10 +47,7 @@ export class Camera {
   readonly config: CameraConfig;
   readonly snapshots = new SnapshotCache();
   private readonly deps: CameraDeps;
-  private readonly mask: MaskSpans | undefined;
   private readonly gates: Record<'face' | 'objects' | 'food', PublishGate>;
-  /** Faces stay anonymised for a moment after the detector last saw them (one missed frame must not reveal a face). */
-  private readonly hold: FaceHold;
   private latest: AnalysisResult | undefined;
   private readonly resultListeners = new Set<(result: AnalysisResult) => void>();
   private statusTimer: NodeJS.Timeout | undefined;
@@ -56,25 +57,13 @@ export class Camera {
     this.deps = deps;
     this.id = deps.config.id;
     this.config = deps.config;
-    const { width, height, privacy_masks: polygons } = deps.config;
-    this.mask = polygons.length > 0 ? rasterisePolygons(polygons, width, height) : undefined;
     const gate = (): PublishGate => new PublishGate(deps.publish);
     this.gates = { face: gate(), objects: gate(), food: gate() };
-    this.hold = new FaceHold({ holdMs: Math.max(1000, 2500 / deps.config.fps) });
   }
 
   start(): void {
-    const { source, scheduler } = this.deps;
-    this.unsubscribe.push(
-      source.onFrame((raw) => {
-        // Masked pixels are gone before any detector, snapshot or stream sees the frame.
-        if (this.mask) applyMask(raw.data, this.mask);
-        // The scheduler holds its own reference until it drops the frame or its analysis ends.
-        scheduler.submit(this.id, { data: raw.data, width: raw.width, height: raw.height, seq: raw.seq, time: raw.time, ref: raw.ref.retain() });
-      }),
-      source.onState((state) => this.onState(state)),
-    );
-    if (this.mask) this.deps.log.info('privacy masks active', { polygons: this.config.privacy_masks.length, pixels: this.mask.pixels });
+    const { source } = this.deps;
+    this.unsubscribe.push(source.onState((state) => this.onState(state)));
     source.start();
     this.statusTimer = setInterval(() => this.publishStatus(), this.deps.publish.heartbeatMs);
     this.statusTimer.unref();
@@ -85,19 +74,17 @@ export class Camera {
     if (this.statusTimer) clearInterval(this.statusTimer);
     this.unsubscribe.forEach((u) => u());
     this.unsubscribe = [];
-    this.deps.scheduler.clear(this.id);
     await this.deps.source.stop();
     this.publishStatus();
   }
 
   /**
-   * Called by the scheduler's analyse step with the finished result (the scheduler still holds the frame then).
-   * The latest result keeps a reference to its frame for snapshots and MJPEG; the one it replaces gives its back.
+   * Called by the camera's analysis with the finished result (the scheduler still holds the frame then). The
+   * latest result keeps a reference to its frame for snapshots and MJPEG; the one it replaces gives its back.
    */
-  accept(analysed: AnalysisResult): void {
-    const now = analysed.frame.time;
-    const boxes = analysed.faces.map((f) => ({ x: f.xpos, y: f.ypos, width: f.width, height: f.height }));
-    const result: AnalysisResult = { ...analysed, privacyBoxes: this.hold.update(boxes, now) };
+  accept(result: AnalysisResult): void {
+    const now = result.frame.time;
+    const boxes = result.faces.map((f) => ({ x: f.xpos, y: f.ypos, width: f.width, height: f.height }));
     result.frame.ref?.retain();
     this.latest?.frame.ref?.release();
     this.latest = result;
@@ -140,7 +127,7 @@ export class Camera {
 
   status(): CameraStatus {
     const source = this.deps.source.status();
-    const frames: SchedulerStats = this.deps.scheduler.stats(this.id);
+    const frames: SchedulerStats = this.deps.frames();
     return {
       camera: this.id,
       state: source.state,
@@ -157,6 +144,7 @@ export class Camera {
       lastAnalysedAt: this.latest?.frame.time,
       faces: this.latest?.faces.length,
       dropReasons: { replaced: frames.droppedReplaced, queueFull: frames.droppedQueueFull, stale: frames.droppedStale, failed: frames.failed },
+      failedClosed: this.deps.failedClosed?.() ?? frames.failed,
       analysisMs: this.latest ? Math.round(this.latest.faceSeconds * 1000) : undefined,
     };
   }

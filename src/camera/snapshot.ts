@@ -7,10 +7,13 @@ import type { FaceBox } from '../raypack/wire.ts';
 import { parseHexColour, renderFaces } from '../image/anonymize.ts';
 import type { Rect } from '../core/geometry.ts';
 import { encodeJpeg } from '../image/encode.ts';
-import type { AnalysisResult } from './analyse.ts';
+import type { AnalysisResult } from '../analysis/camera.ts';
 
-/** pixel/fill/black anonymise; `default` (RAYPACK: boxes outlined, faces visible) and `raw` show faces. */
-export const SNAPSHOT_MODES = ['pixel', 'fill', 'black', 'default', 'raw'] as const;
+/**
+ * pixel/fill/black anonymise; `body` fills every region whole (persons too, on a camera analysed in body mode);
+ * `default` (RAYPACK: boxes outlined, faces visible) and `raw` show faces.
+ */
+export const SNAPSHOT_MODES = ['pixel', 'fill', 'black', 'body', 'default', 'raw'] as const;
 export type SnapshotMode = (typeof SNAPSHOT_MODES)[number];
 
 export function showsFaces(mode: SnapshotMode): boolean {
@@ -26,7 +29,7 @@ export async function renderSnapshot(result: AnalysisResult, mode: SnapshotMode,
   if (mode === 'raw') return encodeJpeg(result.frame, quality);
   const colour = parseHexColour(hex) ?? [0, 255, 0];
   if (mode === 'default') return renderFaces(result.frame, toRects(result.faces), 'outline', { colour, quality });
-  return renderFaces(result.frame, result.privacyBoxes ?? toRects(result.faces), mode, { colour, quality });
+  return renderFaces(result.frame, result.privacy, mode === 'body' ? 'fill' : mode, { colour, quality });
 }
 
 export class SnapshotCache {

@@ -12,7 +12,7 @@ const ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
 const ENV_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
 
 /** Anonymisation modes a camera may use by default; un-anonymised faces (`default`/`raw`) are only per request. */
-export const FACE_MODES = ['pixel', 'fill', 'black'] as const;
+export const FACE_MODES = ['pixel', 'fill', 'black', 'body'] as const;
 
 const threshold = (task: string): Record<string, unknown> => ({
   type: 'number',
@@ -78,7 +78,7 @@ export const CAMERA_SCHEMA = {
       enum: [...FACE_MODES],
       default: 'pixel',
       description:
-        'How faces are anonymised in snapshots and the MJPEG stream: pixel (pixelated), fill (a box of colour hex) or black (a black picture with only the face boxes).',
+        'How faces are anonymised in snapshots and the MJPEG stream: pixel (pixelated), fill (a box of colour hex), black (a black picture with only the face boxes), or body (every detected person filled whole with hex, for sites that must not show people at all; needs the objects detector, loaded for it).',
     },
     hex: { type: 'string', pattern: '^#?[0-9A-Fa-f]{6}$', default: '00ff00', description: 'Colour (RRGGBB) of fill boxes and outlines.' },
     privacy_masks: {

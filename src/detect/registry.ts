@@ -286,11 +286,19 @@ class OnnxDetector implements Detector {
   }
 
   async detect(image: RgbImage, options: DetectOptions = {}): Promise<Detection[]> {
-    const threshold = options.threshold ?? this.defaultThreshold;
+    return (await this.detectAt(image, [options.threshold ?? this.defaultThreshold], options))[0];
+  }
+
+  /**
+   * One inference, one result per threshold: each list is what detect() gives at that threshold (NMS runs per
+   * list, so a lower threshold's extra boxes never move the boxes of a higher one).
+   */
+  async detectAt(image: RgbImage, thresholds: readonly number[], options: Omit<DetectOptions, 'threshold'> = {}): Promise<Detection[][]> {
+    const threshold = Math.min(...thresholds);
     const { input } = this.manifest;
     const regions = options.regions ?? planRegions(image.width, image.height, this.inputSize, this.settings.tiling);
     const outputs = this.manifest.outputs.length > 0 ? this.manifest.outputs : this.session.outputNames;
-    let merged: Candidate[] = [];
+    const merged: Candidate[] = [];
     for (const region of regions) {
       const { tensor, transform } = await preprocess(image, input, region, this.freeInputs.pop());
       let raw;
@@ -307,8 +315,8 @@ class OnnxDetector implements Detector {
         merged.push(mapped);
       }
     }
-    merged = nms(merged, { iouThreshold: this.manifest.nmsIou, mode: this.settings.nmsMode, maxDetections: this.settings.maxDetections });
-    return merged.map((c) => this.toDetection(c));
+    const nmsOptions = { iouThreshold: this.manifest.nmsIou, mode: this.settings.nmsMode, maxDetections: this.settings.maxDetections };
+    return thresholds.map((t) => nms(t === threshold ? merged : merged.filter((c) => c.score >= t), nmsOptions).map((c) => this.toDetection(c)));
   }
 
   private toDetection(c: Candidate): Detection {

@@ -47,5 +47,7 @@ export interface Detector {
    */
   decodeSizeFor?(width: number, height: number): { width: number; height: number } | undefined;
   detect(image: RgbImage, options?: DetectOptions): Promise<Detection[]>;
+  /** One inference, what detect() gives at each threshold (optional: callers fall back to one detect() per threshold). */
+  detectAt?(image: RgbImage, thresholds: readonly number[], options?: Omit<DetectOptions, 'threshold'>): Promise<Detection[][]>;
   close(): Promise<void>;
 }

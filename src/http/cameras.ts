@@ -145,6 +145,10 @@ async function resolveImageRequest(
   if (!camera) throw new RaypackError('not_found', `no camera '${id}'`);
   const query = request.query as { facemode?: SnapshotMode; hex?: string };
   const mode: SnapshotMode = query.facemode ?? camera.config.facemode;
+  if (mode === 'body' && camera.config.facemode !== 'body') {
+    // Persons are found for hiding only on a camera analysed in body mode: asking for it elsewhere would hide less than asked.
+    throw new RaypackError('bad_parameter', `camera '${id}' is not analysed in body mode: set its facemode to body to hide people whole`);
+  }
   if (showsFaces(mode)) {
     if (!camera.config.allow_raw) {
       throw new RaypackError('bad_parameter', `camera '${id}' does not allow un-anonymised images (allow_raw is false)`);

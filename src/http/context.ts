@@ -1,6 +1,6 @@
 /** What the API routes share: built once by buildServer, read by every route. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Detector, Task } from '../detect/types.ts';
+import type { AnalysisStage } from '../analysis/stage.ts';
 import { RaypackError } from '../errors.ts';
 import type { DecodeLimits } from '../image/decode.ts';
 import type { Logger } from '../log.ts';
@@ -12,7 +12,7 @@ import { readForm, type Form, type FormLimits } from './form.ts';
 export interface RouteContext {
   readonly guard: ApiGuard;
   readonly queue: InferenceQueue;
-  readonly detectors: (task: Task) => Promise<Detector>;
+  readonly stage: AnalysisStage;
   readonly fetcher: UrlFetcher;
   readonly form: FormLimits;
   readonly decode: DecodeLimits;
@@ -34,17 +34,6 @@ export async function readAuthenticatedForm(request: FastifyRequest, ctx: RouteC
   });
   ctx.guard.requireAuthenticated(request, form.fields.apikey);
   return form;
-}
-
-/** The detector for `task`; a detector that cannot be loaded is a 503, not a 500 with internals. */
-export async function detectorFor(ctx: RouteContext, task: Task): Promise<Detector> {
-  try {
-    return await ctx.detectors(task);
-  } catch (error) {
-    if (error instanceof RaypackError) throw error;
-    ctx.log.error('detector unavailable', { task, reason: error instanceof Error ? error.message : String(error) });
-    throw new RaypackError('model_unavailable', `the ${task} model is not available`, { retryAfterSeconds: 30 }, { cause: error });
-  }
 }
 
 /**

@@ -20,7 +20,7 @@ export interface FaceParams {
   readonly threshold: number;
   /** `json` answers JSON, `image` a JPEG; `facemode=jsonimage` answers JSON with the image whatever the mode. */
   readonly mode: 'json' | 'image';
-  readonly facemode: 'default' | 'pixel' | 'fill' | 'black' | 'jsonimage';
+  readonly facemode: 'default' | 'pixel' | 'fill' | 'black' | 'jsonimage' | 'body';
   readonly colour: Rgb;
   /** A URL given as text in `imagef`/`file` (used when no file was uploaded). */
   readonly imageUrl?: string;
@@ -40,6 +40,7 @@ export const RENDER_BY_FACEMODE: Readonly<Record<FaceParams['facemode'], FaceRen
   fill: 'fill',
   black: 'black',
   jsonimage: 'pixel',
+  body: 'fill',
 };
 
 export function parseFaceParams(fields: FormFields): FaceParams {

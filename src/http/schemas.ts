@@ -34,11 +34,12 @@ export const FACE_FORM_SCHEMA = {
     },
     facemode: {
       type: 'string',
-      enum: ['default', 'pixel', 'fill', 'black', 'jsonimage'],
+      enum: ['default', 'pixel', 'fill', 'black', 'jsonimage', 'body'],
       default: 'default',
       description:
         '`default`: faces outlined, not anonymised; `pixel`: faces pixelated; `fill`: faces covered with the `hex` colour; ' +
-        '`black`: a black picture with only the face boxes; `jsonimage`: the JSON plus the pixelated picture as base64 JPEG in `image`. ' +
+        '`black`: a black picture with only the face boxes; `jsonimage`: the JSON plus the pixelated picture as base64 JPEG in `image`; ' +
+        '`body` (ours, beyond RAYPACK): every detected person filled whole with `hex`, faces and heads too. ' +
         'Anonymised regions cover the face box plus a margin.',
     },
     hex: {

@@ -7,6 +7,7 @@ import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import { ApiKeyStore, apiKeysFromEnv, type ApiKeyEntry } from '../auth/api-keys.ts';
 import { FailureLimiter, type FailureLimiterOptions } from '../auth/failure-limiter.ts';
+import { AnalysisStage } from '../analysis/stage.ts';
 import type { Detector, Task } from '../detect/types.ts';
 import { RaypackError } from '../errors.ts';
 import { DEFAULT_MAX_PIXELS } from '../image/decode.ts';
@@ -45,6 +46,8 @@ export interface ApiLimits {
 export interface ApiDeps {
   /** The detector for a task; the daemon caches them (loading a model takes a while). */
   readonly detectors: (task: Task) => Promise<Detector>;
+  /** The analysis stage the routes call (the daemon's, shared with the cameras); default: one over `detectors`. */
+  readonly stage?: AnalysisStage;
   /** Shared with the cameras: the API answers 503 when it is full. */
   readonly queue: InferenceQueue;
   /** Keys from the configuration (SHA-256 hex digests). */
@@ -95,7 +98,7 @@ export function buildServer(deps: ApiDeps): FastifyInstance {
   const ctx: RouteContext = {
     guard,
     queue: deps.queue,
-    detectors: deps.detectors,
+    stage: deps.stage ?? new AnalysisStage({ detectors: deps.detectors }),
     fetcher: new UrlFetcher({ maxBytes: limits.maxUploadBytes ?? 10 * 1024 * 1024, ...deps.fetch }, deps.resolver),
     form: { maxUploadBytes: limits.maxUploadBytes ?? 10 * 1024 * 1024, maxFieldBytes: maxFormBytes },
     decode: { maxPixels: limits.maxPixels ?? DEFAULT_MAX_PIXELS, timeoutSeconds: limits.decodeTimeoutSeconds ?? 10 },

@@ -1,8 +1,8 @@
 /**
  * Pooled frames with a real ffmpeg. (1) A frame held by someone keeps its bytes while ffmpeg delivers many more
  * frames into reused buffers, also across an ffmpeg restart; the pool stays at a few buffers. (2) The daemon's
- * path (CameraSource → Camera → FrameScheduler → analyseFrame with the real face detector → latest result →
- * snapshot renders) on a video with people: every analysed frame has exactly the bytes ffmpeg delivered for it
+ * path (CameraSource → FrameScheduler → CameraAnalyser and the analysis stage with the real face detector →
+ * Camera's latest result → snapshot renders) on a video with people: every analysed frame has exactly the bytes ffmpeg delivered for it
  * from the start to the end of its analysis, the latest result's frame is intact whenever one looks, snapshots
  * rendered while frames keep arriving equal renders of a private copy, and detection results equal detection on
  * a copy of the frame.
@@ -12,7 +12,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analyseFrame, type AnalysedFrame, type AnalysisResult } from '../../src/camera/analyse.ts';
+import { CameraAnalyser, type AnalysedFrame, type AnalysisResult } from '../../src/analysis/camera.ts';
+import { AnalysisStage } from '../../src/analysis/stage.ts';
 import { Camera } from '../../src/camera/camera.ts';
 import { buildFfmpegArgs } from '../../src/camera/ffmpeg-args.ts';
 import type { FrameBuffer } from '../../src/camera/frame-pool.ts';
@@ -113,27 +114,35 @@ describe.skipIf(!clip)('the camera pipeline on pooled frames, real face detector
     const queue = new InferenceQueue({ concurrency: 1, capacity: 2 });
     const problems: string[] = [];
     const analysed: Array<{ result: AnalysisResult; copy: Buffer }> = [];
-    // eslint-disable-next-line prefer-const -- assigned below; the analyse step closes over it
-  let camera!: Camera;
+    // eslint-disable-next-line prefer-const -- assigned below; the analysis delivers to it
+    let camera!: Camera;
+    const copies = new Map<number, Buffer>();
+    const analyser = new CameraAnalyser({
+      stage: new AnalysisStage({ detectors: async () => detector }),
+      settings: { camera: 'asl', tasks: ['face'], thresholds: {}, lang: 'en', privacy: 'faces', holdMs: 1000, tilesPerFrame: 1 },
+      deliver: (result) => {
+        if (sha1(result.frame.data) !== arrived.get(result.frame.seq)) problems.push(`frame ${result.frame.seq} changed during its analysis`);
+        if (analysed.length < 40) analysed.push({ result, copy: copies.get(result.frame.seq)! });
+        copies.delete(result.frame.seq);
+        camera.accept(result);
+      },
+    });
     const scheduler = new FrameScheduler<AnalysedFrame>({
       queue,
       log: logger('test:frames:scheduler'),
       maxAgeMs: () => 2000,
-      // What the daemon's analyse step does, with checks of the bytes before and after.
+      // The daemon's analyse step, with checks of the bytes before it.
       analyse: async (_id, frame) => {
-        const expected = arrived.get(frame.seq);
-        if (sha1(frame.data) !== expected) problems.push(`frame ${frame.seq} changed before its analysis`);
-        const copy = Buffer.from(frame.data);
-        const result = await analyseFrame(frame, { camera: 'asl', tasks: ['face'], thresholds: {}, lang: 'en' }, async () => detector);
-        if (sha1(frame.data) !== expected) problems.push(`frame ${frame.seq} changed during its analysis`);
-        if (analysed.length < 40) analysed.push({ result, copy });
-        camera.accept(result);
+        if (sha1(frame.data) !== arrived.get(frame.seq)) problems.push(`frame ${frame.seq} changed before its analysis`);
+        if (copies.size < 50) copies.set(frame.seq, Buffer.from(frame.data));
+        await analyser.analyse(frame);
       },
     });
+    src.onFrame((raw) => scheduler.submit('asl', { data: raw.data, width: raw.width, height: raw.height, seq: raw.seq, time: raw.time, ref: raw.ref.retain() }));
     camera = new Camera({
       config,
       source: src,
-      scheduler,
+      frames: () => scheduler.stats('asl'),
       topics: new Topics('raypack', 'test'),
       publish: { minIou: 0.6, minIntervalMs: 0, heartbeatMs: 60_000, license: 'test' },
       log: logger('test:frames:camera'),

@@ -1,9 +1,7 @@
 /** `POST /recog`: objects (model 1) or food (model 2) as a Raypack_AI_Filecontainer with one tag per label. */
 import type { FastifyInstance } from 'fastify';
-import { decodeForDetection, scaleDetections } from '../../image/decode.ts';
-import { detectionDecodeOptions } from '../../detect/registry.ts';
 import { buildFileContainer, recogTags } from '../../raypack/wire.ts';
-import { admissionHook, detectorFor, readAuthenticatedForm, type RouteContext } from '../context.ts';
+import { admissionHook, readAuthenticatedForm, type RouteContext } from '../context.ts';
 import { imageInput } from '../image-input.ts';
 import { parseRecogParams } from '../params.ts';
 import { ERROR_RESPONSES, FILECONTAINER_SCHEMA } from '../schemas.ts';
@@ -25,12 +23,10 @@ export function registerRecogRoute(app: FastifyInstance, ctx: RouteContext): voi
       const input = await imageInput(form, params.imageUrl, ctx.fetcher, 'file');
 
       const starttime = Date.now();
-      const detections = await ctx.queue.run(async () => {
-        // Only labels leave this route: decode just as many pixels as the detector uses (boxes mapped back anyway).
-        const detector = await detectorFor(ctx, params.model.task);
-        const decoded = await decodeForDetection(input.bytes, { ...detectionDecodeOptions(detector), limits: ctx.decode });
-        return scaleDetections(await detector.detect(decoded.image, { threshold: params.threshold }), decoded);
-      });
+      // Only labels leave this route: the stage decodes just as many pixels as the detector uses.
+      const task = params.model.task;
+      const analysis = await ctx.queue.run(() => ctx.stage.analyse({ bytes: input.bytes, limits: ctx.decode }, { report: { [task]: { threshold: params.threshold } } }));
+      const detections = analysis[task] ?? [];
       const endtime = Date.now();
       const container = buildFileContainer({
         model: params.model,

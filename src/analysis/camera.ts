@@ -1,0 +1,165 @@
+/**
+ * One camera's analysis step: privacy masks blacked out, the frame through the analysis stage (faces reported at
+ * the camera's threshold, privacy regions found recall-first, objects/food when the camera wants them), faces
+ * carried through the frames the detectors miss, and the result handed to the camera's output (publish, snapshots,
+ * MJPEG). Frames flow one way: capture (supervisor) -> scheduler -> this -> the output. A frame whose analysis fails
+ * or times out never reaches the output: snapshots and streams keep the last anonymized frame (fail closed), and
+ * `failedClosed` counts it.
+ */
+import type { RgbImage } from '../core/image.ts';
+import type { Detection, Task } from '../detect/types.ts';
+import type { Lang } from '../detect/labels.ts';
+import { RaypackError } from '../errors.ts';
+import { applyMask, type MaskSpans } from '../image/privacy-mask.ts';
+import { faceBoxes, recogTags, type FaceBox, type RecogTag } from '../raypack/wire.ts';
+import { FaceHold } from '../tracking/face-hold.ts';
+import type { AnalysisStage } from './stage.ts';
+import type { PrivacyMode, PrivacyRegion } from './types.ts';
+
+/** A reference on a pooled frame buffer (camera/frame-pool.ts FrameBuffer): retain to keep its pixels, release to give them back. */
+export interface FrameRef {
+  retain(): FrameRef;
+  release(): void;
+}
+
+/** A camera frame as the scheduler hands it over. */
+export interface AnalysedFrame extends RgbImage {
+  readonly seq: number;
+  readonly time: number;
+  /**
+   * The pooled buffer behind `data` (camera/frame-pool.ts), absent for frames that are not pooled. The analysis
+   * reads the pixels only while its caller holds a reference (the scheduler does until analyse() settles).
+   */
+  readonly ref?: FrameRef;
+}
+
+export interface TagResult {
+  readonly tags: RecogTag[];
+  readonly starttime: number;
+  readonly endtime: number;
+}
+
+export interface AnalysisResult {
+  readonly camera: string;
+  readonly frame: AnalysedFrame;
+  /** Reported faces (the camera's threshold), in frame pixels, best first. */
+  readonly faces: FaceBox[];
+  /** What every anonymized image of this frame hides: this frame's regions plus faces carried from recent frames. */
+  readonly privacy: readonly PrivacyRegion[];
+  readonly faceSeconds: number;
+  readonly objects?: TagResult;
+  readonly food?: TagResult;
+  /** Milliseconds per analysis step. */
+  readonly timings: Readonly<Record<string, number>>;
+}
+
+export interface CameraAnalysisSettings {
+  readonly camera: string;
+  readonly tasks: readonly Task[];
+  readonly thresholds: Partial<Record<Task, number>>;
+  readonly lang: Lang;
+  readonly privacy: PrivacyMode;
+  /** Privacy masks, rasterised for the camera's frame size; blacked out before anything reads the frame. */
+  readonly mask?: MaskSpans;
+  /** A frame's analysis that takes longer than this fails (closed): nothing of it is served. */
+  readonly timeoutMs?: number;
+  /** How long a face stays hidden after the detectors last saw it. */
+  readonly holdMs: number;
+  /**
+   * Privacy tiles run per frame, taking the grid in turn (a face found in a tile stays hidden until its tile comes
+   * round again): the whole grid every frame would multiply the cost of a frame by the number of tiles.
+   */
+  readonly tilesPerFrame: number;
+}
+
+export class CameraAnalyser {
+  private readonly stage: AnalysisStage;
+  private readonly settings: CameraAnalysisSettings;
+  private readonly deliver: (result: AnalysisResult) => void;
+  private readonly now: () => number;
+  private readonly hold: FaceHold;
+  private failed = 0;
+  private nextTile = 0;
+
+  constructor(options: { stage: AnalysisStage; settings: CameraAnalysisSettings; deliver: (result: AnalysisResult) => void; now?: () => number }) {
+    this.stage = options.stage;
+    this.settings = options.settings;
+    this.deliver = options.deliver;
+    this.now = options.now ?? Date.now;
+    this.hold = new FaceHold({ holdMs: options.settings.holdMs });
+  }
+
+  /** Frames whose analysis failed or timed out, none of which reached the output. */
+  get failedClosed(): number {
+    return this.failed;
+  }
+
+  async analyse(frame: AnalysedFrame): Promise<void> {
+    const s = this.settings;
+    // Masked pixels are gone before any detector, snapshot or stream sees the frame.
+    if (s.mask) applyMask(frame.data, s.mask);
+    let result: AnalysisResult;
+    try {
+      result = await withTimeout(this.analyseFrame(frame), s.timeoutMs ?? 10_000);
+    } catch (error) {
+      this.failed += 1;
+      throw error;
+    }
+    this.deliver(result);
+  }
+
+  private async analyseFrame(frame: AnalysedFrame): Promise<AnalysisResult> {
+    const s = this.settings;
+    const wantsObjects = s.tasks.includes('objects');
+    const wantsFood = s.tasks.includes('food');
+    const starttime = this.now();
+    const analysis = await this.stage.analyse(
+      { image: frame },
+      {
+        report: {
+          face: { threshold: s.thresholds.face },
+          ...(wantsObjects ? { objects: { threshold: s.thresholds.objects } } : {}),
+          ...(wantsFood ? { food: { threshold: s.thresholds.food } } : {}),
+        },
+        privacy: s.privacy,
+        privacyTiles: { from: this.nextTile, count: s.tilesPerFrame },
+      },
+    );
+    this.nextTile += s.tilesPerFrame;
+    const endtime = this.now();
+    const faces = faceBoxes(analysis.faces ?? [], frame.width, frame.height);
+    const seen = analysis.privacy ?? [];
+    const privacy = [...seen, ...this.carried(seen, frame.time)];
+    const tags = (list: readonly Detection[] | undefined): TagResult | undefined =>
+      list ? { tags: recogTags(list, -Infinity, s.lang), starttime, endtime } : undefined;
+    return {
+      camera: s.camera,
+      frame,
+      faces,
+      privacy,
+      faceSeconds: (analysis.timings.face ?? 0) / 1000,
+      objects: tags(analysis.objects),
+      food: tags(analysis.food),
+      timings: analysis.timings,
+    };
+  }
+
+  /** Faces seen in recent frames and not in this one, kept hidden where they were last seen. */
+  private carried(seen: readonly PrivacyRegion[], time: number): PrivacyRegion[] {
+    const faces = seen.filter((r) => r.kind !== 'person');
+    const kept = this.hold.update(faces, time);
+    return kept.slice(faces.length).map((b) => ({ ...b, kind: 'face', score: 0, sources: ['held'], predicted: true }));
+  }
+}
+
+async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RaypackError('internal', `frame analysis took longer than ${ms} ms: nothing of this frame is served`)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
