@@ -31,23 +31,24 @@ function find(parent: Int32Array, i: number): number {
 
 /**
  * The minimum-cost matching of `rows` x `cols` where a pair counts only with a finite cost <= `maxCost`.
- * `cost` may be a matrix (rows of columns) or a function.
+ * `cost` may be a matrix (rows of columns) or a function. `candidates`, when given, are the only pairs asked
+ * (each at most once; see `nearbyPairs`): every other pair is outside the gate.
  */
-export function assign(rows: number, cols: number, cost: CostFn | ReadonlyArray<ArrayLike<number>>, maxCost: number): Assignment {
+export function assign(rows: number, cols: number, cost: CostFn | ReadonlyArray<ArrayLike<number>>, maxCost: number, candidates?: Iterable<readonly [number, number]>): Assignment {
   const at: CostFn = typeof cost === 'function' ? cost : (r, c) => cost[r][c];
   // Gate once; remember the admissible pairs and group them.
   const pairs: Array<{ r: number; c: number; cost: number }> = [];
   const parent = new Int32Array(rows + cols).map((_, i) => i);
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) {
-      const value = at(r, c);
-      if (!(value <= maxCost)) continue; // NaN, Infinity and costs over the gate
-      pairs.push({ r, c, cost: value });
-      const a = find(parent, r);
-      const b = find(parent, rows + c);
-      if (a !== b) parent[a] = b;
-    }
-  }
+  const consider = (r: number, c: number) => {
+    const value = at(r, c);
+    if (!(value <= maxCost)) return; // NaN, Infinity and costs over the gate
+    pairs.push({ r, c, cost: value });
+    const a = find(parent, r);
+    const b = find(parent, rows + c);
+    if (a !== b) parent[a] = b;
+  };
+  if (candidates) for (const [r, c] of candidates) consider(r, c);
+  else for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) consider(r, c);
   const groups = new Map<number, { rows: number[]; cols: number[]; pairs: typeof pairs }>();
   const groupOf = (node: number) => {
     const root = find(parent, node);
@@ -75,6 +76,45 @@ export function assign(rows: number, cols: number, cost: CostFn | ReadonlyArray<
   }
   for (let c = 0; c < cols; c++) if (matchedCol[c] < 0) unmatchedCols.push(c);
   return { matches, unmatchedRows, unmatchedCols };
+}
+
+export interface Rect {
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+/**
+ * The pairs (i, j) whose boxes come within `reach(i)` px of each other on both axes (touching counts), found by
+ * sorting `b` on x and sweeping, so a frame of many faces asks for the cost of the pairs that can be in a gate
+ * (IoU > 0 needs overlap: reach 0; a centre-distance gate needs its distance) instead of every pair.
+ */
+export function nearbyPairs(a: readonly Rect[], b: readonly Rect[], reach: (i: number) => number = () => 0): Array<[number, number]> {
+  const order = b.map((_, j) => j).sort((p, q) => b[p].x - b[q].x);
+  const xs = order.map((j) => b[j].x);
+  const widest = b.reduce((w, r) => Math.max(w, r.width), 0);
+  const out: Array<[number, number]> = [];
+  a.forEach((box, i) => {
+    const r = reach(i);
+    const left = box.x - r;
+    const right = box.x + box.width + r;
+    // First candidate whose left edge can still reach: x >= left - widest (binary search).
+    let lo = 0;
+    let hi = xs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (xs[mid] < left - widest) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let k = lo; k < xs.length && xs[k] <= right; k++) {
+      const other = b[order[k]];
+      if (other.x + other.width < left) continue;
+      if (other.y > box.y + box.height + r || other.y + other.height < box.y - r) continue;
+      out.push([i, order[k]]);
+    }
+  });
+  return out.sort((p, q) => p[0] - q[0] || p[1] - q[1]);
 }
 
 /**

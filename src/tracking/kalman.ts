@@ -50,8 +50,12 @@ export interface MotionNoise {
   /** Standard deviation of a new track's position, per side. 0.1: ByteTrack's (2 x 0.05). */
   readonly initialPositionStd: number;
   /**
-   * Standard deviation of a new track's velocity, sides per second. 2: a face crossing the image at walking
-   * pace moves about 2-6 of its heights per second; ByteTrack's 10/160 per frame at 30 fps is 1.9.
+   * Standard deviation of a new track's velocity, sides per second. 4: a face walking across the image moves
+   * about 6 of its own heights per second at any distance (1.4 m/s over a 0.22 m face), so at 5 fps it is more
+   * than its width away in the second frame. ByteTrack's 10/160 per frame at 30 fps is 1.9 h/s; with 2 a walker's
+   * second detection falls outside the tracker's centre gate and every frame starts a new track that never learns
+   * its velocity (test/tracking/tracker-simulation.test.ts, walkers at 5 fps: missed frames >= 90% hidden 0.44
+   * with 2, 0.97 with 4; id changes in 200 runs 3080 and 0).
    */
   readonly initialVelocityStd: number;
   /**
@@ -66,7 +70,7 @@ export interface MotionNoise {
 export const DEFAULT_MOTION_NOISE: MotionNoise = Object.freeze({
   measurementStd: 0.05,
   initialPositionStd: 0.1,
-  initialVelocityStd: 2,
+  initialVelocityStd: 4,
   accelerationStd: 1.5,
   positionWalkStd: 0.1,
 });
@@ -77,9 +81,20 @@ export interface PredictMode {
   readonly velocityHalfLifeS: number;
   /** Zero the mean rate of change of the box size (ByteTrack does for lost tracks: a lost box must not shrink). */
   readonly holdSize: boolean;
+  /**
+   * Scale the mean centre velocity by its significance, v^2 / (v^2 + var(v)) per axis, before predicting. A still
+   * face's velocity estimate is detector jitter (about 0.2 heights/s at 5 fps), and a long prediction would carry
+   * it a quarter of a face away; a walker's (several heights/s, far above its spread) keeps 99% of it.
+   */
+  readonly shrinkVelocity: boolean;
 }
 
-const KEEP: PredictMode = Object.freeze({ velocityHalfLifeS: Infinity, holdSize: false });
+const KEEP: PredictMode = Object.freeze({ velocityHalfLifeS: Infinity, holdSize: false, shrinkVelocity: false });
+
+function shrunk(a: Axis): Axis {
+  const v2 = a.velocity * a.velocity;
+  return v2 > 0 ? { ...a, velocity: (a.velocity * v2) / (v2 + a.vv) } : a;
+}
 
 function axisStart(position: number, side: number, noise: MotionNoise): Axis {
   const sp = noise.initialPositionStd * side;
@@ -116,15 +131,19 @@ function axisPredict(a: Axis, dt: number, side: number, noise: MotionNoise, half
  * The state `dtS` seconds later (dtS >= 0; 0 returns the same state). With the default mode the mean moves at
  * constant velocity. For a track that was missed, a finite `velocityHalfLifeS` lets the mean velocity fade so a
  * prediction stops rather than flying off, while the covariance keeps growing as if it had not: the grown box
- * must still cover a face that did keep moving.
+ * must still cover a face that did keep moving. The model is continuous in time, so one step of 0.6 s equals
+ * three of 0.2 s (without `shrinkVelocity`, which is meant for one step from the last detection).
  */
-export function predict(state: KalmanState, dtS: number, noise: MotionNoise = DEFAULT_MOTION_NOISE, mode: PredictMode = KEEP): KalmanState {
+export function predict(state: KalmanState, dtS: number, noise: MotionNoise = DEFAULT_MOTION_NOISE, modeInput: Partial<PredictMode> = KEEP): KalmanState {
   if (!(dtS > 0)) return state;
+  const mode: PredictMode = { ...KEEP, ...modeInput };
   const w = state.w.position;
   const h = state.h.position;
+  const cx = mode.shrinkVelocity ? shrunk(state.cx) : state.cx;
+  const cy = mode.shrinkVelocity ? shrunk(state.cy) : state.cy;
   return {
-    cx: axisPredict(state.cx, dtS, w, noise, mode.velocityHalfLifeS, false),
-    cy: axisPredict(state.cy, dtS, h, noise, mode.velocityHalfLifeS, false),
+    cx: axisPredict(cx, dtS, w, noise, mode.velocityHalfLifeS, false),
+    cy: axisPredict(cy, dtS, h, noise, mode.velocityHalfLifeS, false),
     w: axisPredict(state.w, dtS, w, noise, Infinity, mode.holdSize),
     h: axisPredict(state.h, dtS, h, noise, Infinity, mode.holdSize),
   };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assign, hungarian } from '../../src/tracking/assignment.ts';
+import { assign, hungarian, nearbyPairs, type Rect } from '../../src/tracking/assignment.ts';
 
 /** A small deterministic generator (Park-Miller), so every run sees the same matrices. */
 function random(seed: number): () => number {
@@ -104,6 +104,33 @@ describe('assign', () => {
     const result = assign(n, n, (r, c) => (r === n - 1 - c ? 0.1 : Infinity), 0.5);
     expect(result.matches).toHaveLength(n);
     expect(result.matches.every(([r, c]) => r === n - 1 - c)).toBe(true);
+  });
+});
+
+describe('nearbyPairs', () => {
+  it('finds exactly the pairs within reach on both axes (against checking every pair), sorted', () => {
+    const rnd = random(7);
+    const boxes = (n: number): Rect[] => Array.from({ length: n }, () => ({ x: rnd() * 1000, y: rnd() * 600, width: 5 + rnd() * 80, height: 5 + rnd() * 80 }));
+    for (const reach of [0, 25]) {
+      const a = boxes(150);
+      const b = boxes(170);
+      const within = (p: Rect, q: Rect) => q.x <= p.x + p.width + reach && q.x + q.width >= p.x - reach && q.y <= p.y + p.height + reach && q.y + q.height >= p.y - reach;
+      const expected: Array<[number, number]> = [];
+      a.forEach((p, i) => b.forEach((q, j) => within(p, q) && expected.push([i, j])));
+      expect(nearbyPairs(a, b, () => reach)).toEqual(expected);
+      expect(expected.length).toBeGreaterThan(0);
+      expect(expected.length).toBeLessThan(a.length * b.length * 0.2);
+    }
+  });
+
+  it('gives assign the same answer as the dense problem when the cost needs overlap', () => {
+    const rnd = random(9);
+    const boxes = (n: number): Rect[] => Array.from({ length: n }, () => ({ x: rnd() * 400, y: rnd() * 300, width: 20 + rnd() * 40, height: 20 + rnd() * 40 }));
+    const a = boxes(60);
+    const b = boxes(60);
+    const overlap = (p: Rect, q: Rect) => Math.max(0, Math.min(p.x + p.width, q.x + q.width) - Math.max(p.x, q.x)) * Math.max(0, Math.min(p.y + p.height, q.y + q.height) - Math.max(p.y, q.y));
+    const cost = (i: number, j: number) => (overlap(a[i], b[j]) > 0 ? 1 - overlap(a[i], b[j]) / (a[i].width * a[i].height) : Infinity);
+    expect(assign(60, 60, cost, 1, nearbyPairs(a, b))).toEqual(assign(60, 60, cost, 1));
   });
 });
 
