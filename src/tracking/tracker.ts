@@ -70,20 +70,25 @@ export interface TrackerOptions {
   /** The centre fallback of stage 1b, or false for IoU only. */
   readonly centreFallback: CentreFallback | false;
   /**
-   * How long a confirmed track is still hidden at its prediction after its last detection. 1500 ms: an occlusion
-   * (a hand, a passer-by) or a detector miss of a second, at 2-10 fps 3-15 frames; longer mostly hides empty wall.
+   * How long a confirmed track is still hidden at its prediction after its last detection. 1500 ms (judgement,
+   * not measured): an occlusion (a hand, a passer-by) or a detector miss of a second, at 2-10 fps 3-15 frames;
+   * past that the grown box is at its cap and has mostly been left behind by a face that moved.
    */
   readonly maxMissedMs: number;
   /**
-   * The same for a track seen in fewer than `confirmHits` updates. 600 ms (3 frames at 5 fps): a one-frame false
-   * detection should not fill its box for a second and a half, a real face seen once still gets three frames.
+   * The same for a track seen in fewer than `confirmHits` updates. 600 ms (3 frames at 5 fps; judgement): a
+   * one-frame false detection should not fill its box for a second and a half, a real face seen once still gets
+   * three frames.
    */
   readonly tentativeMaxMissedMs: number;
   /** Hits (updates with a matched detection) that confirm a track. 2: a second sighting; ByteTrack confirms on its second frame. */
   readonly confirmHits: number;
   /** Standard deviations of the prediction's edge uncertainty added to each side of a missed box. 2: about 95% one-sided. */
   readonly coverSigma: number;
-  /** Largest size of a grown box, as a multiple of the predicted box (each side). 3: bounds false fill of a long miss. */
+  /**
+   * Largest width and height of a grown box, as multiples of the predicted ones (so at most 9x its area). 3
+   * (judgement): bounds the false fill of a long miss; it is also what limits covering a face that stopped dead.
+   */
   readonly maxGrowth: number;
   /**
    * Half-life of a missed track's mean velocity, counted from its last detection. 2000 ms: a compromise between a
@@ -138,7 +143,7 @@ export interface TrackInfo {
   readonly ageMs: number;
   readonly firstSeenMs: number;
   readonly lastSeenMs: number;
-  /** The filter's centre velocity, px/s. */
+  /** The filter's centre velocity, px/s (for a missed track the shrunk, fading one its prediction uses). */
   readonly velocity: { readonly x: number; readonly y: number };
 }
 
