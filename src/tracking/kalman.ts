@@ -59,11 +59,12 @@ export interface MotionNoise {
    */
   readonly initialVelocityStd: number;
   /**
-   * White-noise acceleration density, sides per s^2 per sqrt(Hz): how fast the velocity may change. 1.5: a person
-   * who starts, stops or turns changes a face's speed by about 1.5 face heights per second within a second.
+   * White-noise acceleration density, sides per s^2 per sqrt(Hz): how fast the velocity may change. 1.5
+   * (judgement): a person who starts, stops or turns changes a face's speed by about 1.5 face heights per second
+   * within a second. In a scratch simulation (not kept) 0.75 lost more turning faces and 3 grew missed boxes faster.
    */
   readonly accelerationStd: number;
-  /** Position random walk, sides per sqrt(s), for motion the velocity does not explain (nodding, jitter). 0.1. */
+  /** Position random walk, sides per sqrt(s), for motion the velocity does not explain (nodding, jitter). 0.1 (judgement). */
   readonly positionWalkStd: number;
 }
 
