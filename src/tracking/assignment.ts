@@ -11,6 +11,8 @@
  * and only a crowd pays the cubic term. Pure.
  */
 
+import type { Rect } from '../core/geometry.ts';
+
 export interface Assignment {
   /** [row, col] pairs, rows ascending. */
   readonly matches: ReadonlyArray<readonly [number, number]>;
@@ -76,13 +78,6 @@ export function assign(rows: number, cols: number, cost: CostFn | ReadonlyArray<
   }
   for (let c = 0; c < cols; c++) if (matchedCol[c] < 0) unmatchedCols.push(c);
   return { matches, unmatchedRows, unmatchedCols };
-}
-
-export interface Rect {
-  readonly x: number;
-  readonly y: number;
-  readonly width: number;
-  readonly height: number;
 }
 
 /**

@@ -35,11 +35,11 @@
  * integers from 1, monotonic and never reused. Pure: no clock, no timers, no randomness; same input, same output.
  */
 import { assign, nearbyPairs } from './assignment.ts';
-import { iou, type Box } from './change.ts';
+import { iou, type Rect } from '../core/geometry.ts';
 import { centreDistance2, DEFAULT_MOTION_NOISE, edgeStd, initiate, meanBox, predict, update as correct, type CentreBox, type KalmanState, type MotionNoise } from './kalman.ts';
 
 export interface Detection {
-  readonly box: Box;
+  readonly box: Rect;
   readonly score: number;
   readonly label?: string;
 }
@@ -128,7 +128,7 @@ export interface TrackInfo {
   readonly id: number;
   readonly label: string | undefined;
   /** The box to hide: the detection when seen, the grown prediction when predicted. Image px, may pass the edges. */
-  readonly box: Box;
+  readonly box: Rect;
   /** Whether a detection matched the track in the latest update, or its box is a prediction. */
   readonly state: 'seen' | 'predicted';
   readonly confirmed: boolean;
@@ -270,7 +270,7 @@ export class Tracker {
     return track.hits >= this.options.confirmHits;
   }
 
-  private iouCost(track: Track, predicted: Box, detection: Detection, least: number): number {
+  private iouCost(track: Track, predicted: Rect, detection: Detection, least: number): number {
     if (track.label !== detection.label) return Infinity;
     const overlap = iou(predicted, detection.box);
     return overlap >= least ? 1 - overlap : Infinity;
@@ -321,7 +321,7 @@ export class Tracker {
   }
 
   /** The predicted box grown by `coverSigma` edge standard deviations, each side at most (maxGrowth - 1) / 2 sizes. */
-  private coverBox(kalman: KalmanState): Box {
+  private coverBox(kalman: KalmanState): Rect {
     const { coverSigma, maxGrowth } = this.options;
     const mean = meanBox(kalman);
     const std = edgeStd(kalman);
@@ -330,7 +330,7 @@ export class Tracker {
     return { x: mean.cx - mean.w / 2 - growX, y: mean.cy - mean.h / 2 - growY, width: mean.w + 2 * growX, height: mean.h + 2 * growY };
   }
 
-  private describe(track: Omit<Track, 'info'>, box: Box, state: TrackInfo['state'], now: number): TrackInfo {
+  private describe(track: Omit<Track, 'info'>, box: Rect, state: TrackInfo['state'], now: number): TrackInfo {
     return Object.freeze({
       id: track.id,
       label: track.label,
@@ -354,11 +354,11 @@ function isUsable(d: Detection): boolean {
   return Number.isFinite(d.score) && [b.x, b.y, b.width, b.height].every(Number.isFinite) && b.width > 0 && b.height > 0;
 }
 
-function toCentre(box: Box): CentreBox {
+function toCentre(box: Rect): CentreBox {
   return { cx: box.x + box.width / 2, cy: box.y + box.height / 2, w: box.width, h: box.height };
 }
 
-function toBox(c: CentreBox): Box {
+function toBox(c: CentreBox): Rect {
   return { x: c.cx - c.w / 2, y: c.cy - c.h / 2, width: c.w, height: c.h };
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { assign, hungarian, nearbyPairs, type Rect } from '../../src/tracking/assignment.ts';
+import { assign, hungarian, nearbyPairs } from '../../src/tracking/assignment.ts';
+import type { Rect } from '../../src/core/geometry.ts';
 
 /** A small deterministic generator (Park-Miller), so every run sees the same matrices. */
 function random(seed: number): () => number {

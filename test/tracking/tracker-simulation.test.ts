@@ -5,9 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Tracker, type TrackerOptionsInput } from '../../src/tracking/tracker.ts';
-import type { Box } from '../../src/tracking/change.ts';
+import type { Rect } from '../../src/core/geometry.ts';
 
-function coverage(truth: Box, box: Box): number {
+function coverage(truth: Rect, box: Rect): number {
   const w = Math.max(0, Math.min(truth.x + truth.width, box.x + box.width) - Math.max(truth.x, box.x));
   const h = Math.max(0, Math.min(truth.y + truth.height, box.y + box.height) - Math.max(truth.y, box.y));
   return (w * h) / (truth.width * truth.height);

@@ -1,20 +1,20 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_TRACKER_OPTIONS, Tracker, type Detection, type TrackInfo } from '../../src/tracking/tracker.ts';
-import { iou, type Box } from '../../src/tracking/change.ts';
+import { iou, type Rect } from '../../src/core/geometry.ts';
 
 /** A box by centre and size. */
-const at = (cx: number, cy: number, w: number, h = w): Box => ({ x: cx - w / 2, y: cy - h / 2, width: w, height: h });
-const face = (box: Box, score = 0.9, label?: string): Detection => (label === undefined ? { box, score } : { box, score, label });
+const at = (cx: number, cy: number, w: number, h = w): Rect => ({ x: cx - w / 2, y: cy - h / 2, width: w, height: h });
+const face = (box: Rect, score = 0.9, label?: string): Detection => (label === undefined ? { box, score } : { box, score, label });
 
 /** Share of `truth` inside `box`: 1 means the face is fully hidden. */
-function coverage(truth: Box, box: Box): number {
+function coverage(truth: Rect, box: Rect): number {
   const w = Math.max(0, Math.min(truth.x + truth.width, box.x + box.width) - Math.max(truth.x, box.x));
   const h = Math.max(0, Math.min(truth.y + truth.height, box.y + box.height) - Math.max(truth.y, box.y));
   return (w * h) / (truth.width * truth.height);
 }
 
 /** Best coverage of `truth` by any reported box. */
-const covered = (truth: Box, boxes: readonly TrackInfo[]) => Math.max(0, ...boxes.map((b) => coverage(truth, b.box)));
+const covered = (truth: Rect, boxes: readonly TrackInfo[]) => Math.max(0, ...boxes.map((b) => coverage(truth, b.box)));
 
 /** Deterministic jitter (Park-Miller + Box-Muller): detectors are noisy, tests must not be. */
 function gaussian(seed: number): () => number {
@@ -23,7 +23,7 @@ function gaussian(seed: number): () => number {
   return () => Math.sqrt(-2 * Math.log(next())) * Math.cos(2 * Math.PI * next());
 }
 
-function jittered(box: Box, noise: () => number, share = 0.03): Box {
+function jittered(box: Rect, noise: () => number, share = 0.03): Rect {
   const s = share * box.height;
   return { x: box.x + noise() * s, y: box.y + noise() * s, width: box.width * (1 + noise() * share), height: box.height * (1 + noise() * share) };
 }
