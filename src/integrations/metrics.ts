@@ -40,6 +40,9 @@ export class Metrics {
     const registry = new Registry();
     this.registryValue = registry;
     collectDefaultMetrics({ register: registry });
+    // prom-client names these three gauges *_total, which Prometheus reserves for counters (promtool check metrics
+    // flags them); the counts by type stay in nodejs_active_handles, nodejs_active_requests and nodejs_active_resources.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
     const { cameras, queue, mqtt } = this.deps;
     const registers = [registry];
     const statuses = () => [...cameras().values()].map((c) => c.status());
