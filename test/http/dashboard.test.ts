@@ -69,7 +69,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium (demo cam
     await waitFor(async () => (await page.locator('#camera-demo .state').textContent()) === 'streaming', 30_000, 'the state badge to say streaming');
     const img = page.locator('#camera-demo img');
     expect(await img.getAttribute('src')).toBe('/cameras/demo/stream.mjpeg');
-    await waitFor(() => img.evaluate((el: HTMLImageElement) => el.naturalWidth > 0), 30_000, 'the MJPEG image to show a frame');
+    await waitFor(() => img.evaluate((el) => (el as unknown as { naturalWidth: number }).naturalWidth > 0), 30_000, 'the MJPEG image to show a frame');
     const first = await img.screenshot();
     // The demo shows a new photo every 3 s: the live image must change on its own, without a reload.
     const changed = await waitFor(async () => {
