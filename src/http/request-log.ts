@@ -23,7 +23,7 @@ const BEARER = /\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+/gi;
 
 /** One string with every credential we can recognise removed. */
 export function scrubText(text: string): string {
-  return redactUrl(text).replace(KEY_VALUE, `$1$2${REDACTED}`).replace(BEARER, `$1 ${REDACTED}`);
+  return redactUrl(text).replace(BEARER, `$1 ${REDACTED}`).replace(KEY_VALUE, `$1$2${REDACTED}`);
 }
 
 /** Deep copy of a log record with secret-named keys redacted and every string scrubbed. */
@@ -105,7 +105,7 @@ export function installRequestLog(app: FastifyInstance): void {
       const cause = isRaypackError(failure) ? (failure.cause ?? failure) : failure;
       fields.error = cause instanceof Error ? cause.message : String(cause);
     }
-    if (status >= 500) request.log.error(fields, 'request failed');
+    if (status >= 500) request.log.error(fields, 'request');
     else request.log.info(fields, 'request');
   });
 }
