@@ -236,6 +236,7 @@ export class Daemon {
         queue: this.queue,
         apiKeys: this.loaded.secrets.apiKeys,
         ...apiOptions(c, fetchCa),
+        deepstack: { enabled: c.deepstack.enabled, keylessClients: c.deepstack.keyless_clients },
         logger: logger('http'),
         plugins: [
           camerasPlugin({

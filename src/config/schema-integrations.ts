@@ -1,5 +1,5 @@
 /**
- * The integration sections of the configuration schema (`homeassistant`, `metrics`), part of the ONE schema in
+ * The integration sections of the configuration schema (`homeassistant`, `metrics`, `deepstack`), part of the ONE schema in
  * schema.ts. Each integration is an extension the daemon starts only when its section enables it.
  */
 
@@ -44,6 +44,23 @@ export const METRICS_SCHEMA = {
       type: 'boolean',
       default: false,
       description: 'Require an API key for /metrics (Prometheus: authorization: { credentials: <key> } in the scrape config).',
+    },
+  },
+} as const;
+
+export const DEEPSTACK_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  default: {},
+  description: 'The DeepStack / CodeProject.AI-compatible detection API under /v1/vision (Frigate, Blue Iris, Agent DVR, Home Assistant, Double Take).',
+  properties: {
+    enabled: { type: 'boolean', default: true, description: 'Serve /v1/vision/face, /detection, /custom/<model> and /custom/list.' },
+    keyless_clients: {
+      type: 'array',
+      default: [],
+      items: { type: 'string', pattern: '^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$' },
+      description:
+        'Addresses or CIDRs (e.g. 192.168.1.20, 10.0.0.0/24) that may call /v1/vision without an API key, for clients that cannot send one (Blue Iris, Agent DVR, CodeProject.AI integrations). These routes answer boxes and labels only, never images. A key that is sent is still checked.',
     },
   },
 } as const;

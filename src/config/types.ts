@@ -100,6 +100,7 @@ export interface Config {
   publish: { min_iou: number; min_interval_seconds: number; lang: 'de' | 'en' };
   homeassistant: HomeAssistantConfig;
   metrics: MetricsConfig;
+  deepstack: DeepstackConfig;
   cameras: CameraConfig[];
 }
 
@@ -115,6 +116,12 @@ export interface HomeAssistantConfig {
 export interface MetricsConfig {
   enabled: boolean;
   require_key: boolean;
+}
+
+/** The `deepstack` section (schema-integrations.ts). */
+export interface DeepstackConfig {
+  enabled: boolean;
+  keyless_clients: string[];
 }
 
 /** config `models.<task>`: unset keys keep the registry's defaults. */

@@ -18,7 +18,7 @@ import type { RouteContext } from './context.ts';
 import { installErrorHandling, sendError } from './errors.ts';
 import { registerOpenApi, registerOpenApiRoute } from './openapi.ts';
 import { installRequestLog, requestLogger } from './request-log.ts';
-import { registerDeepstackRoutes } from './routes/deepstack.ts';
+import { registerDeepstackRoutes, type DeepstackOptions } from './routes/deepstack.ts';
 import { registerFaceRoute } from './routes/face.ts';
 import { registerRecogRoute } from './routes/recog.ts';
 import { ERROR_RESPONSES } from './schemas.ts';
@@ -65,6 +65,8 @@ export interface ApiDeps {
   readonly trustProxy?: boolean | string | string[];
   /** The `license` field of Raypack_AI_Filecontainer (default "commercial", as RAYPACK sends). */
   readonly license?: string;
+  /** The DeepStack-compatible routes (default: served, every client needs a key). */
+  readonly deepstack?: DeepstackOptions;
   /** Extra routes (the daemon's cameras, snapshots, health), registered after the API. */
   readonly plugins?: readonly FastifyPluginAsync[];
   readonly logger?: Logger;
@@ -137,7 +139,7 @@ export function buildServer(deps: ApiDeps): FastifyInstance {
         },
       });
     }
-    api.register(async (deepstack) => registerDeepstackRoutes(deepstack, ctx), { prefix: '/v1/vision' });
+    if (deps.deepstack?.enabled !== false) api.register(async (ds) => registerDeepstackRoutes(ds, ctx, deps.deepstack), { prefix: '/v1/vision' });
     registerOpenApiRoute(api);
   });
   for (const plugin of deps.plugins ?? []) app.register(plugin);

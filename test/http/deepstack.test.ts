@@ -203,4 +203,37 @@ describe('DeepStack / CodeProject.AI-compatible API', () => {
       await busy.close();
     }
   });
+
+  it('lets the listed keyless clients (Blue Iris, Agent DVR send no key) call without a key; others, and wrong keys, get 401', async () => {
+    const open = testServer({ deepstack: { keylessClients: ['127.0.0.1'] } });
+    const closed = testServer({ deepstack: { keylessClients: ['10.0.0.0/8', '::1'] } });
+    try {
+      // Blue Iris / Frigate with an empty api_key: no key at all.
+      const noKey = requestsBody([['api_key', '']], [['image', frigateJpeg]]);
+      const inject = (server: typeof open, body: { body: Buffer; type: string }, url = '/v1/vision/detection') =>
+        server.inject({ method: 'POST', url, payload: body.body, headers: { 'content-type': body.type }, remoteAddress: '127.0.0.1' });
+      const ok = await inject(open, noKey);
+      expect(ok.statusCode).toBe(200);
+      expect(ok.json().success).toBe(true);
+      expect((await open.inject({ url: '/v1/vision/custom/list', remoteAddress: '127.0.0.1' })).statusCode).toBe(200);
+      expect((await inject(open, requestsBody([['api_key', 'wrong-key-0123456789']], [['image', frigateJpeg]]))).statusCode).toBe(401);
+      expect((await inject(closed, noKey)).statusCode).toBe(401);
+      // Only /v1/vision: the RAYPACK API still needs its key.
+      expect((await postForm(open, '/raypackfacev3', [['mode', 'json'], ['imagef', { filename: 'a.jpg', data: frigateJpeg }]])).statusCode).toBe(401);
+    } finally {
+      await open.close();
+      await closed.close();
+    }
+  });
+
+  it('is not served when deepstack.enabled is false', async () => {
+    const off = testServer({ deepstack: { enabled: false } });
+    try {
+      const body = requestsBody([['api_key', KEY]], [['image', frigateJpeg]]);
+      const r = await off.inject({ method: 'POST', url: '/v1/vision/detection', payload: body.body, headers: { 'content-type': body.type } });
+      expect(r.statusCode).toBe(404);
+    } finally {
+      await off.close();
+    }
+  });
 });

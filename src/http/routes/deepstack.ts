@@ -10,6 +10,7 @@ import { detectionDecodeOptions } from '../../detect/registry.ts';
 import type { Detection, Task } from '../../detect/types.ts';
 import { RaypackError } from '../../errors.ts';
 import { decodeForDetection, scaleDetections } from '../../image/decode.ts';
+import { cidrContains, parseCidr, parseIp, type Cidr } from '../../net/ip.ts';
 import { admissionHook, detectorFor, type RouteContext } from '../context.ts';
 import { sendError } from '../errors.ts';
 import { readForm, type FormFields } from '../form.ts';
@@ -19,6 +20,25 @@ import { errorResponses } from '../openapi.ts';
 export const CUSTOM_MODELS: Readonly<Record<string, Task>> = { objects: 'objects', food: 'food', face: 'face' };
 
 export const DEFAULT_MIN_CONFIDENCE = 0.4;
+
+export interface DeepstackOptions {
+  readonly enabled?: boolean;
+  /** Addresses/CIDRs that may call without a key (clients that cannot send one); a key that is sent is still checked. */
+  readonly keylessClients?: readonly string[];
+}
+
+/** Whether `ip` is one of the keyless clients. */
+export function keylessMatcher(entries: readonly string[] = []): (ip: string) => boolean {
+  const cidrs: Cidr[] = entries.map((entry) => {
+    const cidr = parseCidr(entry.includes('/') ? entry : `${entry}/${entry.includes(':') ? 128 : 32}`);
+    if (!cidr) throw new RaypackError('config_invalid', `deepstack.keyless_clients: '${entry}' is neither an address nor a CIDR`);
+    return cidr;
+  });
+  return (ip) => {
+    const address = parseIp(ip.replace(/^::ffff:(?=\d+\.)/, ''));
+    return address !== undefined && cidrs.some((c) => cidrContains(c, address));
+  };
+}
 const FIELDS: FormFields = { files: new Set(['image']), keys: new Set(['api_key', 'apikey']) };
 const MODULE = { moduleId: 'raypack-edge', moduleName: 'RAYPACK Edge', executionProvider: 'CPU', canUseGPU: false } as const;
 
@@ -152,7 +172,13 @@ function routeSchema(summary: string): FastifySchema {
   };
 }
 
-export function registerDeepstackRoutes(app: FastifyInstance, ctx: RouteContext): void {
+export function registerDeepstackRoutes(app: FastifyInstance, ctx: RouteContext, options: DeepstackOptions = {}): void {
+  const isKeyless = keylessMatcher(options.keylessClients);
+  /** A key sent is checked where it arrives (header in onRequest, field as it is read); none at all passes only for keyless clients. */
+  const authenticate = (request: FastifyRequest, key: string | undefined): void => {
+    if ((key === undefined || key === '') && !request.apiKey && isKeyless(request.ip)) return;
+    ctx.guard.requireAuthenticated(request, key);
+  };
   app.addHook('onSend', async (_request, reply, payload) => {
     if (reply.statusCode < 400 || typeof payload !== 'string') return payload;
     return deepstackErrorBody(reply.statusCode, payload);
@@ -165,10 +191,11 @@ export function registerDeepstackRoutes(app: FastifyInstance, ctx: RouteContext)
     async (request: FastifyRequest, reply: FastifyReply) => {
       const started = performance.now();
       const taskOf = typeof task === 'function' ? task(request) : task;
+      // An empty key field (Frigate's default api_key "") counts as no key.
       const form = await readForm(request, ctx.form, (key) => {
-        if (!request.apiKey) ctx.guard.accept(request, key);
+        if (key !== '' && !request.apiKey) ctx.guard.accept(request, key);
       }, FIELDS);
-      ctx.guard.requireAuthenticated(request, form.fields.api_key ?? form.fields.apikey);
+      authenticate(request, form.fields.api_key ?? form.fields.apikey);
       const minConfidence = parseMinConfidence(form.fields.min_confidence);
       if (!form.file) throw new RaypackError('bad_parameter', 'image is required: upload the picture as the form field image', { parameter: 'image' });
       const queued = performance.now();
@@ -216,7 +243,7 @@ export function registerDeepstackRoutes(app: FastifyInstance, ctx: RouteContext)
       const query = request.query as Record<string, unknown>;
       const body = (request.body ?? {}) as Record<string, unknown>;
       const key = [query.api_key, query.apikey, body.api_key, body.apikey].find((k): k is string => typeof k === 'string');
-      ctx.guard.requireAuthenticated(request, key);
+      authenticate(request, key);
       return reply.send({ success: true, models: Object.keys(CUSTOM_MODELS), command: 'list-custom', code: 200, ...MODULE, timestampUTC: new Date().toUTCString() });
     },
   });
