@@ -36,6 +36,13 @@ export function scrubFields(value: unknown, depth = 0): unknown {
   return out;
 }
 
+/** `path` and (when there is one) `query` of a request URL for the log, secrets removed as by loggableUrl. */
+export function loggablePath(url: string): { path: string; query?: string } {
+  const safe = loggableUrl(url);
+  const q = safe.indexOf('?');
+  return q < 0 ? { path: safe } : { path: safe.slice(0, q), query: safe.slice(q + 1) };
+}
+
 /** The request URL with the values of secret query parameters removed (names kept, so a log shows how a key came). */
 export function loggableUrl(url: string): string {
   const cut = url.slice(0, 400);
@@ -92,7 +99,7 @@ export function installRequestLog(app: FastifyInstance): void {
     const fields: Record<string, unknown> = {
       method: request.method,
       route: request.routeOptions.url,
-      url: loggableUrl(request.url),
+      ...loggablePath(request.url),
       status,
       ms: Math.round(reply.elapsedTime),
       client: request.ip,
