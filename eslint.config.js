@@ -14,4 +14,9 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
+  {
+    // The dashboard page runs in the browser (no build step).
+    files: ['src/http/dashboard/**/*.js'],
+    languageOptions: { globals: { document: 'readonly', window: 'readonly', sessionStorage: 'readonly', location: 'readonly', FormData: 'readonly' } },
+  },
 );

@@ -34,6 +34,13 @@ import { MqttPublisher } from './mqtt/client.ts';
 import { Topics } from './mqtt/topics.ts';
 import { InferenceQueue } from './pipeline/inference-queue.ts';
 import { FrameScheduler } from './pipeline/scheduler.ts';
+import { dashboardPlugin } from './http/dashboard/plugin.ts';
+import { metricsPlugin } from './http/metrics-plugin.ts';
+import { RecentEvents } from './integrations/events.ts';
+import type { Extension } from './integrations/extension.ts';
+import { HomeAssistantExtension } from './integrations/homeassistant/extension.ts';
+import { Metrics } from './integrations/metrics.ts';
+import { VERSION } from './version.ts';
 
 const log = logger('daemon');
 
@@ -87,6 +94,9 @@ export class Daemon {
   private stage!: AnalysisStage;
   private scheduler!: FrameScheduler<AnalysedFrame>;
   private http: FastifyInstance | undefined;
+  /** Integrations (src/integrations), started after the cameras in this order and stopped in reverse. */
+  private readonly extensions: Extension[] = [];
+  private readonly loadedModels = new Map<Task, string>();
   private endpointsValue: DaemonEndpoints | undefined;
   private stopped = false;
 
@@ -202,7 +212,30 @@ export class Daemon {
       }
     }
 
-    // 4. HTTP.
+    // 4. Extensions: metrics, recent events, Home Assistant discovery (each only when enabled).
+    const metrics = c.http.enabled && c.metrics.enabled ? new Metrics({ cameras: () => this.cameras, queue: () => this.queue, mqtt: () => this.publisher?.stats() }) : undefined;
+    const events = new RecentEvents({ cameras: () => this.cameras, lang: c.publish.lang });
+    if (metrics) this.extensions.push(metrics);
+    this.extensions.push(events);
+    if (c.homeassistant.enabled) {
+      this.extensions.push(
+        new HomeAssistantExtension({
+          publisher: this.publisher,
+          topics: this.topics,
+          cameras: () => this.cameras,
+          prefix: c.homeassistant.prefix,
+          statusTopic: c.homeassistant.status_topic,
+          snapshotIntervalMs: c.homeassistant.snapshot_interval_seconds * 1000,
+          heartbeatMs: c.mqtt.heartbeat_seconds * 1000,
+          lang: c.publish.lang,
+          version: VERSION,
+          log: logger('homeassistant'),
+        }),
+      );
+    }
+    for (const extension of this.extensions) await extension.start();
+
+    // 5. HTTP.
     let httpUrl: string | undefined;
     if (c.http.enabled) {
       this.http = buildServer({
@@ -211,6 +244,7 @@ export class Daemon {
         queue: this.queue,
         apiKeys: this.loaded.secrets.apiKeys,
         ...apiOptions(c, fetchCa),
+        deepstack: { enabled: c.deepstack.enabled, keylessClients: c.deepstack.keyless_clients },
         logger: logger('http'),
         plugins: [
           camerasPlugin({
@@ -222,6 +256,18 @@ export class Daemon {
             requireKey: c.http.require_key_for_cameras,
             log: logger('http:cameras'),
           }),
+          dashboardPlugin({
+            device: c.device,
+            version: VERSION,
+            cameras: () => this.cameras,
+            health: () => this.health(),
+            models: () => [...this.loadedModels].map(([task, model]) => ({ task, model })),
+            events: () => events.recent(),
+            lang: c.publish.lang,
+            requireKey: c.http.require_key_for_cameras,
+            admin: () => this.adminDetails(mqttUrl!),
+          }),
+          ...(metrics ? [metricsPlugin({ metrics, requireKey: c.metrics.require_key })] : []),
         ],
       });
       const port = await listenHttp(this.http, { host: c.http.host, port: c.http.port, portGiven: this.loaded.given.has('http.port'), log });
@@ -249,6 +295,7 @@ export class Daemon {
     log.info('stopping');
     // Each step is bounded, so one stuck part cannot keep the others (ffmpeg above all) from stopping.
     await step('http', () => this.http?.close(), 5000);
+    await step('extensions', () => Promise.all([...this.extensions].reverse().map((e) => e.stop())), 5000);
     await step('cameras', () => Promise.all([...this.cameras.values()].map((camera) => camera.stop().finally(() => this.scheduler.clear(camera.id)))), 10_000);
     await step('mqtt', () => this.publisher?.stop(), 5000);
     await step('broker', () => this.broker?.stop(), 3000);
@@ -271,11 +318,26 @@ export class Daemon {
     };
   }
 
+  /** Process details for the dashboard's admin part. */
+  private adminDetails(mqttUrl: string): Record<string, unknown> {
+    const memory = process.memoryUsage();
+    return {
+      pid: process.pid,
+      node: process.version,
+      rssMiB: Math.round(memory.rss / 1048576),
+      heapUsedMiB: Math.round(memory.heapUsed / 1048576),
+      processUptimeSeconds: Math.round(process.uptime()),
+      config: this.loaded.source,
+      mqtt: redactUrl(mqttUrl),
+    };
+  }
+
   /** Detectors are loaded once and shared by cameras and the API. */
   private detector(task: Task): Promise<Detector> {
     let promise = this.detectorPromises.get(task);
     if (!promise) {
       promise = loadDetector(task, detectorOptions(this.config, task));
+      promise.then((d) => this.loadedModels.set(task, d.modelId), () => undefined);
       // A failed load is retried on the next request rather than cached forever.
       promise.catch(() => this.detectorPromises.delete(task));
       this.detectorPromises.set(task, promise);

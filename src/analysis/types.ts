@@ -54,3 +54,8 @@ export interface Analysis {
   /** Milliseconds per step (decode, face, privacy passes, objects...). */
   readonly timings: Readonly<Record<string, number>>;
 }
+
+/** The reported detections of one task (`face` reports under `faces`). */
+export function reportedFor(analysis: Analysis, task: Task): Detection[] {
+  return (task === 'face' ? analysis.faces : analysis[task]) ?? [];
+}

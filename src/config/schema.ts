@@ -7,6 +7,7 @@
  */
 
 import { API_SCHEMA } from './schema-api.ts';
+import { DEEPSTACK_SCHEMA, HOMEASSISTANT_SCHEMA, METRICS_SCHEMA } from './schema-integrations.ts';
 
 const ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
 const ENV_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
@@ -343,6 +344,9 @@ export const CONFIG_SCHEMA = {
         lang: { type: 'string', enum: ['de', 'en'], default: 'de', description: 'Language of object and food tags (RAYPACK default: de).' },
       },
     },
+    homeassistant: HOMEASSISTANT_SCHEMA,
+    metrics: METRICS_SCHEMA,
+    deepstack: DEEPSTACK_SCHEMA,
     cameras: { type: 'array', default: [], items: CAMERA_SCHEMA, description: 'The cameras.' },
   },
 } as const;

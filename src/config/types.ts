@@ -98,7 +98,30 @@ export interface Config {
   models: { face: DetectorChoice; objects: DetectorChoice };
   inference: { threads: number; concurrency: number; queue_size: number };
   publish: { min_iou: number; min_interval_seconds: number; lang: 'de' | 'en' };
+  homeassistant: HomeAssistantConfig;
+  metrics: MetricsConfig;
+  deepstack: DeepstackConfig;
   cameras: CameraConfig[];
+}
+
+/** The `homeassistant` section (schema-integrations.ts). */
+export interface HomeAssistantConfig {
+  enabled: boolean;
+  prefix: string;
+  status_topic?: string;
+  snapshot_interval_seconds: number;
+}
+
+/** The `metrics` section (schema-integrations.ts). */
+export interface MetricsConfig {
+  enabled: boolean;
+  require_key: boolean;
+}
+
+/** The `deepstack` section (schema-integrations.ts). */
+export interface DeepstackConfig {
+  enabled: boolean;
+  keyless_clients: string[];
 }
 
 /** config `models.<task>`: unset keys keep the registry's defaults. */

@@ -26,10 +26,22 @@ export interface FormLimits {
 }
 
 /** Field names under which an image file is accepted (RAYPACK uses `imagef` for faces and `file` for recog). */
-const FILE_FIELDS = new Set(['imagef', 'file']);
+const FILE_FIELDS: ReadonlySet<string> = new Set(['imagef', 'file']);
+const KEY_FIELDS: ReadonlySet<string> = new Set(['apikey']);
 
-export async function readForm(request: FastifyRequest, limits: FormLimits, onKey: (key: string) => void): Promise<Form> {
-  if (request.isMultipart()) return readMultipart(request, limits, onKey);
+/** Which fields carry the image file and the key (other APIs name them differently: DeepStack's `image`, `api_key`). */
+export interface FormFields {
+  readonly files: ReadonlySet<string>;
+  readonly keys: ReadonlySet<string>;
+}
+
+export async function readForm(
+  request: FastifyRequest,
+  limits: FormLimits,
+  onKey: (key: string) => void,
+  names: FormFields = { files: FILE_FIELDS, keys: KEY_FIELDS },
+): Promise<Form> {
+  if (request.isMultipart()) return readMultipart(request, limits, onKey, names);
   const fields: Record<string, string> = {};
   const body = request.body;
   if (body !== undefined && body !== null) {
@@ -40,11 +52,11 @@ export async function readForm(request: FastifyRequest, limits: FormLimits, onKe
       if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') fields[name.toLowerCase()] = String(value);
     }
   }
-  if (fields.apikey !== undefined) onKey(fields.apikey);
+  for (const name of names.keys) if (fields[name] !== undefined) onKey(fields[name]);
   return { fields };
 }
 
-async function readMultipart(request: FastifyRequest, limits: FormLimits, onKey: (key: string) => void): Promise<Form> {
+async function readMultipart(request: FastifyRequest, limits: FormLimits, onKey: (key: string) => void, names: FormFields): Promise<Form> {
   const fields: Record<string, string> = {};
   let file: UploadedFile | undefined;
   try {
@@ -54,9 +66,9 @@ async function readMultipart(request: FastifyRequest, limits: FormLimits, onKey:
     for await (const part of parts) {
       const name = part.fieldname.toLowerCase();
       if (part.type === 'file') {
-        if (!FILE_FIELDS.has(name)) {
+        if (!names.files.has(name)) {
           part.file.resume();
-          throw new RaypackError('bad_parameter', `unexpected file field '${part.fieldname.slice(0, 40)}': send the image as imagef or file`);
+          throw new RaypackError('bad_parameter', `unexpected file field '${part.fieldname.slice(0, 40)}': send the image as ${[...names.files].join(' or ')}`);
         }
         file = { fieldname: name, filename: part.filename, bytes: await readCapped(part.file, limits.maxUploadBytes) };
         continue;
@@ -64,7 +76,7 @@ async function readMultipart(request: FastifyRequest, limits: FormLimits, onKey:
       if (part.valueTruncated) throw new RaypackError('bad_parameter', `the field ${name.slice(0, 40)} is too long`);
       const value = typeof part.value === 'string' ? part.value : String(part.value);
       fields[name] = value;
-      if (name === 'apikey') onKey(value);
+      if (names.keys.has(name)) onKey(value);
     }
   } catch (error) {
     throw toRaypackError(error);

@@ -4,7 +4,7 @@
  * snapshots, health) through `plugins`; they can protect routes with `fastify.requireApiKey()`.
  */
 import multipart from '@fastify/multipart';
-import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import { ApiKeyStore, apiKeysFromEnv, type ApiKeyEntry } from '../auth/api-keys.ts';
 import { FailureLimiter, type FailureLimiterOptions } from '../auth/failure-limiter.ts';
 import { AnalysisStage } from '../analysis/stage.ts';
@@ -17,10 +17,13 @@ import type { InferenceQueue } from '../pipeline/inference-queue.ts';
 import { ApiGuard } from './auth.ts';
 import type { RouteContext } from './context.ts';
 import { installErrorHandling, sendError } from './errors.ts';
-import { openApiDocument, type ExtraRoute } from './openapi.ts';
+import { registerOpenApi, registerOpenApiRoute } from './openapi.ts';
+import { installRequestLog, requestLogger } from './request-log.ts';
+import { registerDeepstackRoutes, type DeepstackOptions } from './routes/deepstack.ts';
 import { registerFaceRoute } from './routes/face.ts';
 import { registerRecogRoute } from './routes/recog.ts';
 import { ERROR_RESPONSES } from './schemas.ts';
+import { VERSION } from '../version.ts';
 
 export interface ApiLimits {
   /** Largest uploaded image, enforced while it streams in (default 10 MB). */
@@ -65,6 +68,8 @@ export interface ApiDeps {
   readonly trustProxy?: boolean | string | string[];
   /** The `license` field of Raypack_AI_Filecontainer (default "commercial", as RAYPACK sends). */
   readonly license?: string;
+  /** The DeepStack-compatible routes (default: served, every client needs a key). */
+  readonly deepstack?: DeepstackOptions;
   /** Extra routes (the daemon's cameras, snapshots, health), registered after the API. */
   readonly plugins?: readonly FastifyPluginAsync[];
   readonly logger?: Logger;
@@ -77,7 +82,8 @@ export function buildServer(deps: ApiDeps): FastifyInstance {
   const limits = deps.limits ?? {};
   const maxFormBytes = limits.maxFormBytes ?? 64 * 1024;
   const app = Fastify({
-    logger: false,
+    loggerInstance: requestLogger(log),
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: maxFormBytes,
     requestTimeout: limits.requestTimeoutMs ?? 60_000,
     connectionTimeout: limits.connectionTimeoutMs ?? 30_000,
@@ -118,22 +124,8 @@ export function buildServer(deps: ApiDeps): FastifyInstance {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });
 
-  const routes: ExtraRoute[] = [];
-  app.addHook('onRoute', (route) => {
-    const methods = Array.isArray(route.method) ? route.method : [route.method];
-    if ((API_PATHS as readonly string[]).includes(route.url) || route.url === '/openapi.json') return;
-    for (const method of methods) routes.push({ method, url: route.url, schema: route.schema as ExtraRoute['schema'] });
-  });
-  app.addHook('onResponse', async (request, reply) => {
-    // The path only: a query string may carry an API key.
-    log.info('request', {
-      method: request.method,
-      path: request.url.split('?')[0].slice(0, 200),
-      status: reply.statusCode,
-      ms: Math.round(reply.elapsedTime),
-      client: request.ip,
-    });
-  });
+  installRequestLog(app);
+  registerOpenApi(app, VERSION);
 
   app.register(multipart, { throwFileSizeLimit: true });
   app.register(async (api) => {
@@ -150,11 +142,8 @@ export function buildServer(deps: ApiDeps): FastifyInstance {
         },
       });
     }
-    api.get(
-      '/openapi.json',
-      { schema: { summary: 'The OpenAPI 3 description of this API', response: { 200: { type: 'object', additionalProperties: true } } } },
-      async (_request, reply) => reply.header('cache-control', 'no-cache').send(openApiDocument(routes)),
-    );
+    if (deps.deepstack?.enabled !== false) api.register(async (ds) => registerDeepstackRoutes(ds, ctx, deps.deepstack), { prefix: '/v1/vision' });
+    registerOpenApiRoute(api);
   });
   for (const plugin of deps.plugins ?? []) app.register(plugin);
   return app;

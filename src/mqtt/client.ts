@@ -8,6 +8,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { redactUrl, type Logger } from '../log.ts';
 import { realClock, type Clock } from '../camera/supervisor.ts';
 import { OfflineBuffer, type BufferedMessage } from './offline-buffer.ts';
+import { topicMatches } from './topics.ts';
 
 export interface PublisherOptions {
   readonly url: string;
@@ -35,6 +36,9 @@ export interface PublisherStats {
   readonly nextReconnectInMs?: number;
 }
 
+/** A message received on a subscribed filter; `retained` is true for messages the broker kept (sent on subscribe). */
+export type MessageHandler = (topic: string, payload: Buffer, retained: boolean) => void;
+
 export class MqttPublisher {
   private readonly options: PublisherOptions;
   private readonly clock: Clock;
@@ -48,6 +52,8 @@ export class MqttPublisher {
   private connects = 0;
   private published = 0;
   private readonly connectListeners = new Set<() => void>();
+  /** Topic filters we subscribe to (again on every connect: sessions are clean) and their handlers. */
+  private readonly subscriptions = new Map<string, Set<MessageHandler>>();
 
   constructor(options: PublisherOptions) {
     this.options = options;
@@ -79,6 +85,7 @@ export class MqttPublisher {
     client.on('connect', () => this.onConnect());
     client.on('close', () => this.onClose());
     client.on('error', (error) => o.log.warn('mqtt error', { error: redactUrl(error.message) }));
+    client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet.retain));
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, waitMs);
       this.onceConnected(() => {
@@ -88,8 +95,11 @@ export class MqttPublisher {
     });
   }
 
-  /** Publish now when connected, else buffer (bounded). */
-  publish(topic: string, payload: Buffer | string, options: { retain?: boolean; qos?: 0 | 1 } = {}): void {
+  /**
+   * Publish now when connected, else buffer (bounded). A `volatile` message (a snapshot image) is only worth
+   * sending now: while disconnected it is dropped instead of pushing results out of the buffer.
+   */
+  publish(topic: string, payload: Buffer | string, options: { retain?: boolean; qos?: 0 | 1; volatile?: boolean } = {}): void {
     const message: BufferedMessage = {
       topic,
       payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
@@ -97,7 +107,24 @@ export class MqttPublisher {
       qos: options.qos ?? this.options.qos,
     };
     if (this.connected && this.client) this.send(message);
-    else this.buffer.push(message);
+    else if (!options.volatile) this.buffer.push(message);
+  }
+
+  /** Receive messages on `filter` (MQTT wildcards allowed), now and after every reconnect. Returns the unsubscribe. */
+  subscribe(filter: string, handler: MessageHandler): () => void {
+    let handlers = this.subscriptions.get(filter);
+    if (!handlers) {
+      handlers = new Set();
+      this.subscriptions.set(filter, handlers);
+      if (this.connected) this.client?.subscribe(filter, { qos: 1 });
+    }
+    handlers.add(handler);
+    return () => {
+      const set = this.subscriptions.get(filter);
+      if (!set?.delete(handler) || set.size > 0) return;
+      this.subscriptions.delete(filter);
+      if (this.connected) this.client?.unsubscribe(filter);
+    };
   }
 
   stats(): PublisherStats {
@@ -164,7 +191,21 @@ export class MqttPublisher {
     this.options.log.info('connected to broker', { url: redactUrl(this.options.url), buffered: this.buffer.size, dropped: this.buffer.dropped });
     this.send({ topic: this.options.statusTopic, payload: Buffer.from('online'), retain: true, qos: 1 });
     for (const message of this.buffer.drain()) this.send(message);
+    if (this.subscriptions.size > 0) this.client!.subscribe([...this.subscriptions.keys()], { qos: 1 });
     for (const listener of [...this.connectListeners]) listener();
+  }
+
+  private onMessage(topic: string, payload: Buffer, retained: boolean): void {
+    for (const [filter, handlers] of this.subscriptions) {
+      if (!topicMatches(filter, topic)) continue;
+      for (const handler of handlers) {
+        try {
+          handler(topic, payload, retained);
+        } catch (error) {
+          this.options.log.warn('mqtt message handler failed', { topic, error: error instanceof Error ? error.message : String(error) });
+        }
+      }
+    }
   }
 
   private onClose(): void {

@@ -46,12 +46,38 @@ export interface FileContainerMessage extends FrameOrigin {
 
 export type ResultKind = 'face' | 'objects' | 'food';
 
+/**
+ * `raypack/<device>/<camera>/view`: retained JSON, what the camera sees now in numbers and words (for Home
+ * Assistant's entities and other dashboards). Published when it changes and at the heartbeat.
+ */
+export interface CameraViewPayload {
+  readonly camera: string;
+  readonly state: CameraState;
+  /** True while the camera streams and its latest analysis is recent; the numbers below mean "now" only then. */
+  readonly fresh: boolean;
+  readonly faces: number;
+  /** Persons the object detector sees: 1 when at least one is seen (the analysis reports labels, not counts yet), 0 otherwise. */
+  readonly people: number;
+  /** `ON` when a face or a person is seen (Home Assistant's binary_sensor payload), else `OFF`. */
+  readonly occupancy: 'ON' | 'OFF';
+  /** Object tags of the latest analysis, comma-separated, best first (at most 255 characters, Home Assistant's state limit). */
+  readonly objects: string;
+  readonly food: string;
+  /** ms epoch of the analysed frame, absent before the first analysis. */
+  readonly frametime?: number;
+}
+
 export interface TopicPayloads {
   readonly deviceStatus: DeviceStatusPayload;
   readonly cameraStatus: CameraStatusPayload;
   readonly face: FaceMessage;
   readonly objects: FileContainerMessage;
   readonly food: FileContainerMessage;
+  readonly view: CameraViewPayload;
+  /** `raypack/<device>/<camera>/snapshot`: the anonymised JPEG (camera facemode), for Home Assistant's image entity. Not retained. */
+  readonly snapshot: Buffer;
+  /** `<prefix>/<component>/<node>/<object>/config`: Home Assistant discovery (retained; empty removes the entity). */
+  readonly haConfig: Record<string, unknown>;
 }
 
 export class Topics {
@@ -75,13 +101,39 @@ export class Topics {
     return `${this.base}/${this.device}/${camera}/${kind}`;
   }
 
+  view(camera: string): string {
+    return `${this.base}/${this.device}/${camera}/view`;
+  }
+
+  snapshot(camera: string): string {
+    return `${this.base}/${this.device}/${camera}/snapshot`;
+  }
+
   /** Subscription covering everything this device publishes. */
   all(): string {
     return `${this.base}/${this.device}/#`;
   }
 }
 
-/** The wire form: plain text for the device status, JSON for the rest. */
+/** Home Assistant discovery topics: `<prefix>/<component>/<node_id>/<object_id>/config`. */
+export function haConfigTopic(prefix: string, component: string, nodeId: string, objectId: string): string {
+  return `${prefix.replace(/\/+$/, '')}/${component}/${nodeId}/${objectId}/config`;
+}
+
+/** The wire form: plain text for the device status, bytes for images, JSON for the rest. */
 export function encodePayload<K extends keyof TopicPayloads>(_kind: K, payload: TopicPayloads[K]): Buffer {
+  if (Buffer.isBuffer(payload)) return payload;
   return Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload));
+}
+
+/** Whether `topic` matches the subscription `filter` (`+` one level, `#` the rest). */
+export function topicMatches(filter: string, topic: string): boolean {
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < f.length; i += 1) {
+    if (f[i] === '#') return true;
+    if (i >= t.length) return false;
+    if (f[i] !== '+' && f[i] !== t[i]) return false;
+  }
+  return f.length === t.length;
 }
