@@ -403,7 +403,6 @@ export class Daemon {
         lang: c.publish.lang,
         privacy: cameraConfig.facemode === 'body' ? 'body' : 'faces',
         mask,
-        holdMs: Math.max(1000, 2500 / cameraConfig.fps),
         tilesPerFrame: 1,
       },
       deliver: (result) => camera.accept(result),

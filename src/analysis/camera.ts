@@ -1,7 +1,8 @@
 /**
  * One camera's analysis step: privacy masks blacked out, the frame through the analysis stage (faces reported at
- * the camera's threshold, privacy regions found recall-first, objects/food when the camera wants them), faces
- * carried through the frames the detectors miss, and the result handed to the camera's output (publish, snapshots,
+ * the camera's threshold, privacy regions found recall-first, objects/food when the camera wants them), every
+ * hidden region tracked (tracking/tracker.ts: a region the detectors miss in a frame stays hidden at its predicted,
+ * grown position; a new one is hidden from its first frame), and the result handed to the camera's output (publish, snapshots,
  * MJPEG). Frames flow one way: capture (supervisor) -> scheduler -> this -> the output. A frame whose analysis fails
  * or times out never reaches the output: snapshots and streams keep the last anonymized frame (fail closed), and
  * `failedClosed` counts it.
@@ -12,7 +13,7 @@ import type { Lang } from '../detect/labels.ts';
 import { RaypackError } from '../errors.ts';
 import { applyMask, type MaskSpans } from '../image/privacy-mask.ts';
 import { faceBoxes, recogTags, type FaceBox, type RecogTag } from '../raypack/wire.ts';
-import { FaceHold } from '../tracking/face-hold.ts';
+import { Tracker, type TrackerOptionsInput } from '../tracking/tracker.ts';
 import type { AnalysisStage } from './stage.ts';
 import type { PrivacyMode, PrivacyRegion } from './types.ts';
 
@@ -44,7 +45,7 @@ export interface AnalysisResult {
   readonly frame: AnalysedFrame;
   /** Reported faces (the camera's threshold), in frame pixels, best first. */
   readonly faces: FaceBox[];
-  /** What every anonymized image of this frame hides: this frame's regions plus faces carried from recent frames. */
+  /** What every anonymized image of this frame hides: this frame's regions plus the tracks predicted through a miss. */
   readonly privacy: readonly PrivacyRegion[];
   readonly faceSeconds: number;
   readonly objects?: TagResult;
@@ -63,8 +64,8 @@ export interface CameraAnalysisSettings {
   readonly mask?: MaskSpans;
   /** A frame's analysis that takes longer than this fails (closed): nothing of it is served. */
   readonly timeoutMs?: number;
-  /** How long a face stays hidden after the detectors last saw it. */
-  readonly holdMs: number;
+  /** The tracker's settings (its defaults when absent; highScore is the privacy threshold, so every hidden region starts a track). */
+  readonly tracker?: TrackerOptionsInput;
   /**
    * Privacy tiles run per frame, taking the grid in turn (a face found in a tile stays hidden until its tile comes
    * round again): the whole grid every frame would multiply the cost of a frame by the number of tiles.
@@ -77,7 +78,7 @@ export class CameraAnalyser {
   private readonly settings: CameraAnalysisSettings;
   private readonly deliver: (result: AnalysisResult) => void;
   private readonly now: () => number;
-  private readonly hold: FaceHold;
+  private readonly tracker: Tracker;
   private failed = 0;
   private nextTile = 0;
 
@@ -86,7 +87,8 @@ export class CameraAnalyser {
     this.settings = options.settings;
     this.deliver = options.deliver;
     this.now = options.now ?? Date.now;
-    this.hold = new FaceHold({ holdMs: options.settings.holdMs });
+    const threshold = options.stage.privacy.threshold;
+    this.tracker = new Tracker({ highScore: threshold, lowScore: Math.min(0.1, threshold), ...options.settings.tracker });
   }
 
   /** Frames whose analysis failed or timed out, none of which reached the output. */
@@ -129,7 +131,7 @@ export class CameraAnalyser {
     const endtime = this.now();
     const faces = faceBoxes(analysis.faces ?? [], frame.width, frame.height);
     const seen = analysis.privacy ?? [];
-    const privacy = [...seen, ...this.carried(seen, frame.time)];
+    const privacy = [...seen, ...this.predicted(seen, frame.time)];
     const tags = (list: readonly Detection[] | undefined): TagResult | undefined =>
       list ? { tags: recogTags(list, -Infinity, s.lang), starttime, endtime } : undefined;
     return {
@@ -144,11 +146,15 @@ export class CameraAnalyser {
     };
   }
 
-  /** Faces seen in recent frames and not in this one, kept hidden where they were last seen. */
-  private carried(seen: readonly PrivacyRegion[], time: number): PrivacyRegion[] {
-    const faces = seen.filter((r) => r.kind !== 'person');
-    const kept = this.hold.update(faces, time);
-    return kept.slice(faces.length).map((b) => ({ ...b, kind: 'face', score: 0, sources: ['held'], predicted: true }));
+  /** The tracks this frame's regions did not see, at their predicted and grown boxes (capture time, not analysis time). */
+  private predicted(seen: readonly PrivacyRegion[], time: number): PrivacyRegion[] {
+    const { boxes } = this.tracker.update(
+      seen.map((r) => ({ box: r, score: r.score, label: r.kind })),
+      time,
+    );
+    return boxes
+      .filter((t) => t.state === 'predicted')
+      .map((t) => ({ ...t.box, kind: (t.label as PrivacyRegion['kind'] | undefined) ?? 'face', score: t.score, sources: ['track'], trackId: t.id, predicted: true }));
   }
 }
 

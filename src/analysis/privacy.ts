@@ -81,14 +81,16 @@ export function windowOf<T>(grid: readonly T[], window: { readonly from: number;
 }
 
 /**
- * The head area of a person box: the top of the box, about half its width across (a standing person's box is
+ * The head area of a person box: at the top of the box, about half its width across (a standing person's box is
  * wider than the head by the arms and shoulders), a little taller than wide, at most 40 % of the box's height (a
- * box of a head and shoulders only). The renderer adds no margin to it.
+ * box of a head and shoulders only), reaching half a head above the box (person boxes often stop at the hair or
+ * the shoulders: seen on the people walking away from the camera in the shared one-by-one video). The renderer
+ * adds no margin to it; the image edges clip it.
  */
 export function headOfPerson(person: Rect): Rect {
   const width = person.width * 0.55;
   const height = Math.min(width * 1.3, person.height * 0.4);
-  return { x: person.x + (person.width - width) / 2, y: person.y, width, height };
+  return { x: person.x + (person.width - width) / 2, y: person.y - height / 2, width, height: height * 1.5 };
 }
 
 function toScored(detections: readonly Detection[], source: string, threshold: number): ScoredBox[] {

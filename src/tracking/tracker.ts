@@ -1,7 +1,7 @@
 /**
  * Keeps every face hidden between detections: a multi-object tracker in the manner of ByteTrack (Zhang et al.,
  * 2022), IoU association with a constant-velocity Kalman filter and two score stages, tuned for privacy rather
- * than for benchmark identity scores. It replaces the 1 s face hold (face-hold.ts), which held a missed box in
+ * than for benchmark identity scores. It replaced the 1 s face hold, which held a missed box in
  * place: a face that moves while it is missed walks out of a held box, but stays inside a predicted one.
  *
  * Per `update(detections, timeMs)`:

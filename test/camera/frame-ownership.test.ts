@@ -119,7 +119,7 @@ describe.skipIf(!clip)('the camera pipeline on pooled frames, real face detector
     const copies = new Map<number, Buffer>();
     const analyser = new CameraAnalyser({
       stage: new AnalysisStage({ detectors: async () => detector }),
-      settings: { camera: 'asl', tasks: ['face'], thresholds: {}, lang: 'en', privacy: 'faces', holdMs: 1000, tilesPerFrame: 1 },
+      settings: { camera: 'asl', tasks: ['face'], thresholds: {}, lang: 'en', privacy: 'faces', tilesPerFrame: 1 },
       deliver: (result) => {
         if (sha1(result.frame.data) !== arrived.get(result.frame.seq)) problems.push(`frame ${result.frame.seq} changed during its analysis`);
         if (analysed.length < 40) analysed.push({ result, copy: copies.get(result.frame.seq)! });

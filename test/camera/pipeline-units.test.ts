@@ -130,17 +130,3 @@ describe('FrameScheduler', () => {
     expect(scheduler.stats('a')).toMatchObject({ received: 2, analysed: 1, dropped: 1 });
   });
 });
-
-describe('FaceHold', () => {
-  it('keeps anonymising a face for a moment after the detector misses it, then lets it go', async () => {
-    const { FaceHold } = await import('../../src/tracking/face-hold.ts');
-    const hold = new FaceHold({ holdMs: 1000 });
-    const a = { x: 10, y: 10, width: 40, height: 40 };
-    const b = { x: 200, y: 10, width: 40, height: 40 };
-    expect(hold.update([a, b], 0)).toEqual([a, b]);
-    expect(hold.update([{ ...a, x: 12 }], 400)).toEqual([{ ...a, x: 12 }, b]); // b missed: still anonymised
-    expect(hold.update([{ ...a, x: 14 }], 1300)).toEqual([{ ...a, x: 14 }]); // b gone for > 1 s
-    expect(hold.update([], 1500)).toEqual([{ ...a, x: 14 }]);
-    expect(hold.update([], 2400)).toEqual([]);
-  });
-});

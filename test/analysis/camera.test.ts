@@ -1,0 +1,97 @@
+/**
+ * One camera's analysis (src/analysis/camera.ts) with the real detectors on real photos: a face the detector
+ * misses in a frame stays hidden through the tracker's prediction; a frame whose analysis fails or times out never
+ * reaches the output, which keeps the last anonymized frame and counts the failure (fail closed). The fault is
+ * injected in a wrapper around the real detector.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CameraAnalyser, type AnalysedFrame, type AnalysisResult } from '../../src/analysis/camera.ts';
+import { AnalysisStage } from '../../src/analysis/stage.ts';
+import { area, intersection } from '../../src/core/geometry.ts';
+import { loadDetector } from '../../src/detect/registry.ts';
+import type { Detector } from '../../src/detect/types.ts';
+import { hiddenAreas } from '../../src/image/anonymize.ts';
+
+const SAMPLES = join(import.meta.dirname, '../../node_modules/@vladmandic/face-api/demo');
+
+async function frameOf(file: string, seq: number, time: number): Promise<AnalysedFrame> {
+  const { data, info } = await sharp(readFileSync(file)).resize(960, 640, { fit: 'fill' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height, seq, time };
+}
+
+describe('camera analysis', () => {
+  let real: Detector;
+  /** What the wrapped detector does on the next call: run, see nothing, throw, or hang. */
+  let fault: 'none' | 'blind' | 'throw' | 'hang' = 'none';
+  const wrapped = (): Detector => ({
+    ...real,
+    task: real.task,
+    modelId: real.modelId,
+    defaultThreshold: real.defaultThreshold,
+    inputSize: real.inputSize,
+    async detect(image, options) {
+      if (fault === 'throw') throw new Error('injected: the face model failed');
+      if (fault === 'hang') return new Promise(() => undefined);
+      if (fault === 'blind') return [];
+      return real.detect(image, options);
+    },
+    detectAt: undefined,
+    close: async () => undefined,
+  });
+  beforeAll(async () => {
+    real = await loadDetector('face');
+  }, 60_000);
+  afterAll(() => real?.close());
+
+  function analyser(delivered: AnalysisResult[], timeoutMs = 10_000): CameraAnalyser {
+    const detector = wrapped();
+    return new CameraAnalyser({
+      stage: new AnalysisStage({ detectors: async () => detector, privacy: { threshold: 0.3, tiles: 0, zoom: 2, maxTilesPerSide: 3, overlap: 0.25, models: [], personHeads: false, personThreshold: 0.35 } }),
+      settings: { camera: 'cam', tasks: ['face'], thresholds: {}, lang: 'en', privacy: 'faces', tilesPerFrame: 1, timeoutMs },
+      deliver: (r) => delivered.push(r),
+    });
+  }
+
+  it('keeps a face hidden through frames the detector misses, at its predicted box', async () => {
+    const delivered: AnalysisResult[] = [];
+    const cam = analyser(delivered);
+    const photo = join(SAMPLES, 'sample1.jpg');
+    fault = 'none';
+    await cam.analyse(await frameOf(photo, 1, 1000));
+    await cam.analyse(await frameOf(photo, 2, 1200));
+    const faces = delivered[1].faces;
+    expect(faces.length).toBe(3);
+    fault = 'blind';
+    for (let i = 3; i <= 6; i++) await cam.analyse(await frameOf(photo, i, 1000 + 200 * (i - 1)));
+    fault = 'none';
+    for (const result of delivered.slice(2)) {
+      expect(result.faces).toEqual([]);
+      const hidden = hiddenAreas(result.privacy, result.frame.width, result.frame.height);
+      expect(result.privacy.every((r) => r.predicted && r.trackId !== undefined)).toBe(true);
+      for (const f of faces) {
+        const box = { x: f.xpos, y: f.ypos, width: f.width, height: f.height };
+        expect(Math.max(...hidden.map((h) => intersection(h, box) / area(box))), `frame ${result.frame.seq}`).toBeGreaterThan(0.95);
+      }
+    }
+  });
+
+  it('fails closed: a frame whose analysis throws or hangs is never delivered, and is counted', async () => {
+    const delivered: AnalysisResult[] = [];
+    const cam = analyser(delivered, 1500);
+    const photo = join(SAMPLES, 'sample2.jpg');
+    fault = 'none';
+    await cam.analyse(await frameOf(photo, 1, 0));
+    fault = 'throw';
+    await expect(cam.analyse(await frameOf(photo, 2, 200))).rejects.toThrow(/injected/);
+    fault = 'hang';
+    await expect(cam.analyse(await frameOf(photo, 3, 400))).rejects.toThrow(/longer than 1500 ms: nothing of this frame is served/);
+    fault = 'none';
+    expect(delivered.map((r) => r.frame.seq)).toEqual([1]);
+    expect(cam.failedClosed).toBe(2);
+    await cam.analyse(await frameOf(photo, 4, 600));
+    expect(delivered.map((r) => r.frame.seq)).toEqual([1, 4]);
+  });
+});
