@@ -17,6 +17,8 @@ import { BENCH_USAGE, parseBenchArgs, type BenchOptions } from './options.ts';
 import { PeerClient } from './peers/client.ts';
 import { PEERS, type PeerId } from './peers/protocol.ts';
 import { runPipeline, type PipelineResult } from './pipeline.ts';
+import { DEFAULT_PRIVACY } from '../../src/analysis/privacy.ts';
+import { BASELINE_PRIVACY } from '../eval/privacy.ts';
 import { latencyTable, pipelineLines, tuningLines } from './report.ts';
 import { measureTuning, type TuningResult } from './ort-tuning.ts';
 import { hasVariant, loadVariantDetector, type Variant } from './variant-detector.ts';
@@ -105,7 +107,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const wantsLatency = options.parts.includes('face') || options.parts.includes('objects');
   const peers = wantsLatency && options.peers ? PeerClient.start() : undefined;
   const latency: SetResult[] = [];
-  let pipeline: PipelineResult | undefined;
+  const pipelines: PipelineResult[] = [];
   const tuning: TuningResult[] = [];
   try {
     const peerInfo = peers ? await peers.info() : undefined;
@@ -119,13 +121,18 @@ export async function benchCommand(argv: string[]): Promise<number> {
       process.stdout.write(latencyTable(results).join('\n') + '\n');
     }
     if (options.parts.includes('pipeline')) {
-      const detector = await loadDetector('face', { threads: options.threads });
+      const [detector, objects] = await Promise.all([loadDetector('face', { threads: options.threads }), loadDetector('objects', { threads: options.threads })]);
+      const runs = options.privacy === 'both' ? (['before', 'product'] as const) : [options.privacy];
       try {
-        pipeline = await runPipeline(detector, { ...options, projectRoot: PROJECT_ROOT });
+        for (const run of runs) {
+          const privacy = run === 'before' ? BASELINE_PRIVACY : DEFAULT_PRIVACY;
+          const result = await runPipeline(detector, { ...options, projectRoot: PROJECT_ROOT, privacy, privacyName: run }, objects);
+          pipelines.push(result);
+          process.stdout.write(pipelineLines(result).join('\n') + '\n');
+        }
       } finally {
-        await detector.close();
+        await Promise.all([detector.close(), objects.close()]);
       }
-      process.stdout.write(pipelineLines(pipeline).join('\n') + '\n');
     }
     if (options.parts.includes('tuning')) {
       const ids = (options.models ?? [DEFAULT_MODELS.face, DEFAULT_MODELS.objects]).map((m) => splitVariant(m).id);
@@ -138,7 +145,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
       process.stdout.write(tuningLines(tuning).join('\n') + '\n');
     }
     if (options.json) {
-      const report = { command: `raypack-edge bench ${argv.join(' ')}`, date: new Date().toISOString(), machine, machineLine: header, peers: peerInfo, options, latency, pipeline, tuning };
+      const report = { command: `raypack-edge bench ${argv.join(' ')}`, date: new Date().toISOString(), machine, machineLine: header, peers: peerInfo, options, latency, pipeline: pipelines.at(-1), pipelines, tuning };
       writeFileSync(options.json, JSON.stringify(report, null, 2) + '\n');
       process.stdout.write(`\nJSON written to ${options.json}\n`);
     }

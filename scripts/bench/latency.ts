@@ -5,8 +5,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
-import { decodeForDetection, decodeImage, scaleDetections } from '../../src/image/decode.ts';
-import { detectionDecodeOptions } from '../../src/detect/registry.ts';
+import { decodeImage } from '../../src/image/decode.ts';
+import { AnalysisStage } from '../../src/analysis/stage.ts';
+import { reportedFor } from '../../src/analysis/types.ts';
 import { logger } from '../../src/log.ts';
 import type { Detector } from '../../src/detect/types.ts';
 import type { RgbImage } from '../../src/core/image.ts';
@@ -38,6 +39,9 @@ export interface Contender {
 export function ourContender(id: string, label: string, detector: Detector): Contender {
   // Each photo is read and fully decoded once: the RGB->det figure starts from pixels in memory.
   const inputs = new Map<string, { encoded: Uint8Array; image: RgbImage }>();
+  // Through the analysis stage, as the API, `detect` and the cameras run it (reporting only: what the peers do).
+  const stage = new AnalysisStage({ detectors: async () => detector });
+  const task = detector.task === 'face' ? 'face' : 'objects';
   return {
     id,
     label,
@@ -51,14 +55,12 @@ export function ourContender(id: string, label: string, detector: Detector): Con
       }
       const { encoded, image } = input;
       const t0 = performance.now();
-      const detections = await detector.detect(image);
+      const fromPixels = await stage.analyse({ image }, { report: { [task]: {} } });
       const t1 = performance.now();
       // JPEG->det: what `raypack-edge detect` and the API's JSON answers do: decode only the pixels detection needs.
-      const reduced = await decodeForDetection(encoded, detectionDecodeOptions(detector));
+      const fromBytes = await stage.analyse({ bytes: encoded }, { report: { [task]: {} } });
       const t2 = performance.now();
-      scaleDetections(await detector.detect(reduced.image), reduced);
-      const t3 = performance.now();
-      return { decodeMs: t2 - t1, detectMs: t1 - t0, endToEndMs: t3 - t1, detections: detections.length };
+      return { decodeMs: fromBytes.timings.decode ?? 0, detectMs: t1 - t0, endToEndMs: t2 - t1, detections: reportedFor(fromPixels, task).length };
     },
     close: () => detector.close(),
   };

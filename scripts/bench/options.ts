@@ -23,6 +23,8 @@ export interface BenchOptions {
   readonly width: number;
   readonly height: number;
   readonly seconds: number;
+  /** Pipeline privacy settings: the product's, those before the privacy stage, or both runs one after the other. */
+  readonly privacy: 'product' | 'before' | 'both';
 }
 
 export const BENCH_USAGE = `usage: raypack-edge bench [options]
@@ -38,6 +40,8 @@ export const BENCH_USAGE = `usage: raypack-edge bench [options]
   --no-int8                      skip the int8 copies
   --threads N                    ONNX Runtime intra-op threads (default: all cores)
   --cameras N --fps N --size WxH --seconds N    pipeline (default 4 cameras, 5 fps, 1280x720, 20 s)
+  --privacy product|before|both  pipeline: hide with the product's privacy settings (default), with those before
+                                 the privacy stage (one whole-image pass from 0.5), or run both
   --json FILE                    also write every figure as JSON
 `;
 
@@ -65,6 +69,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
       fps: { type: 'string' },
       size: { type: 'string' },
       seconds: { type: 'string' },
+      privacy: { type: 'string' },
     },
   });
   const v = parsed.values;
@@ -75,6 +80,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   const quick = v.quick === true;
   const size = /^(\d+)x(\d+)$/.exec(v.size ?? (quick ? '320x240' : '1280x720'));
   if (!size) throw new RaypackError('bad_parameter', `--size must look like 1280x720, not '${v.size}'`);
+  const privacy = (v.privacy ?? 'product') as BenchOptions['privacy'];
+  if (!['product', 'before', 'both'].includes(privacy)) throw new RaypackError('bad_parameter', `--privacy takes product, before or both, not '${v.privacy}'`);
   const threads = v.threads === undefined ? undefined : positiveInt('threads', v.threads, 0) || undefined;
   return {
     parts: [...new Set(parts as Part[])],
@@ -93,5 +100,6 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     width: Number(size[1]),
     height: Number(size[2]),
     seconds: Math.max(1, positiveInt('seconds', v.seconds, quick ? 3 : 20)),
+    privacy,
   };
 }

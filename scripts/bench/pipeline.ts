@@ -1,8 +1,10 @@
 /**
  * The camera pipeline under load: N cameras, each an ffmpeg process reading a video in real time (-re), emitting
  * raw RGB frames at the given fps and size, scheduled as the daemon does it (src/pipeline/scheduler.ts: latest
- * frame wins per camera, one shared bounded inference queue, stale frames dropped). Reports analysed fps, drops
- * by cause, detect time and frame age, CPU share (this process and the ffmpeg children) and RSS.
+ * frame wins per camera, one shared bounded inference queue, stale frames dropped), each frame through the
+ * camera analysis the daemon runs (src/analysis/camera.ts: the analysis stage with the given privacy settings,
+ * privacy tiles spread over frames, the tracker). Reports analysed fps, drops by cause, analysis time and frame
+ * age, CPU share (this process and the ffmpeg children) and RSS.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -11,6 +13,9 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { logger, redactUrl } from '../../src/log.ts';
 import type { Detector } from '../../src/detect/types.ts';
+import { CameraAnalyser } from '../../src/analysis/camera.ts';
+import type { PrivacySettings } from '../../src/analysis/privacy.ts';
+import { AnalysisStage } from '../../src/analysis/stage.ts';
 import type { RgbImage } from '../../src/core/image.ts';
 import { summarize, type LatencySummary } from './stats.ts';
 import { InferenceQueue } from '../../src/pipeline/inference-queue.ts';
@@ -28,6 +33,10 @@ export interface PipelineOptions {
   readonly height: number;
   readonly seconds: number;
   readonly projectRoot: string;
+  /** What the cameras hide with (the product's defaults, or the settings before the privacy stage). */
+  readonly privacy: PrivacySettings;
+  /** Its name in the report. */
+  readonly privacyName: string;
 }
 
 export interface PipelineResult {
@@ -54,6 +63,7 @@ export interface PipelineResult {
   /** afterWarmup: the process with the model loaded and warm, before any camera frame. heap/external: V8 at the end. */
   readonly rssMiB: { readonly max: number; readonly end: number; readonly afterWarmup: number; readonly heap: number; readonly external: number };
   readonly detectorModel: string;
+  readonly privacy: string;
   /** The untimed warm-up inference on a blank frame of the camera size, done before any camera starts (as the daemon does). */
   readonly warmupMs: number;
   /**
@@ -111,7 +121,7 @@ const MAX_FRAME_AGE_MS = 2000;
 /** Where the steady-state counts start, in seconds into the measured window. */
 const STEADY_AFTER_S = 2;
 
-export async function runPipeline(detector: Detector, options: PipelineOptions): Promise<PipelineResult> {
+export async function runPipeline(detector: Detector, options: PipelineOptions, objects?: Detector): Promise<PipelineResult> {
   const { width, height, fps } = options;
   const frameBytes = width * height * 3;
   const sources = cameraSources(options.projectRoot, options.cameras);
@@ -125,13 +135,27 @@ export async function runPipeline(detector: Detector, options: PipelineOptions):
   const exitedEarly: string[] = [];
   // The daemon's own scheduling: one shared bounded inference queue, latest frame wins per camera.
   const queue = new InferenceQueue({ concurrency: 1, capacity: options.cameras });
+  const stage = new AnalysisStage({ detectors: async (task) => (task === 'face' ? detector : (objects ?? detector)), privacy: options.privacy });
+  const analysers = new Map<string, CameraAnalyser>();
+  const analyserOf = (camera: string): CameraAnalyser => {
+    let a = analysers.get(camera);
+    if (!a) {
+      a = new CameraAnalyser({
+        stage,
+        settings: { camera, tasks: ['face'], thresholds: {}, lang: 'en', privacy: 'faces', tilesPerFrame: 1 },
+        deliver: () => undefined,
+      });
+      analysers.set(camera, a);
+    }
+    return a;
+  };
   const scheduler = new FrameScheduler<Frame>({
     queue,
     log,
     maxAgeMs: () => MAX_FRAME_AGE_MS,
-    analyse: async (_camera, frame) => {
+    analyse: async (camera, frame) => {
       const t0 = performance.now();
-      await detector.detect(frame.image);
+      await analyserOf(camera).analyse({ ...frame.image, seq: 0, time: frame.time });
       const t1 = performance.now();
       detectMs.push(t1 - t0);
       ageMs.push(Date.now() - frame.time);
@@ -226,6 +250,7 @@ export async function runPipeline(detector: Detector, options: PipelineOptions):
     cpuSharePercent: { node: share(nodeCpu), ffmpeg: share(ffmpegCpu), total: share(nodeCpu + ffmpegCpu) },
     rssMiB: { max: rssMax / 2 ** 20, end: endMemory.rss / 2 ** 20, afterWarmup: rssAfterWarmup / 2 ** 20, heap: endMemory.heapUsed / 2 ** 20, external: endMemory.external / 2 ** 20 },
     detectorModel: detector.modelId,
+    privacy: options.privacyName,
     warmupMs,
     steady: {
       afterSeconds: Math.min(STEADY_AFTER_S, options.seconds / 2),

@@ -41,7 +41,7 @@ export function latencyTable(results: readonly SetResult[]): string[] {
 export function pipelineLines(p: PipelineResult): string[] {
   return [
     '',
-    `pipeline: ${p.cameras} camera(s) x ${p.fps} fps at ${p.size} (${p.source}), model ${p.detectorModel}, ${p.seconds} s`,
+    `pipeline: ${p.cameras} camera(s) x ${p.fps} fps at ${p.size} (${p.source}), model ${p.detectorModel}, hiding with ${p.privacy} settings, ${p.seconds} s`,
     `  offered ${p.offeredFps.toFixed(1)} fps, analysed ${p.analysedFps.toFixed(2)} fps (${p.framesAnalysed} of ${p.framesReceived} frames; dropped ${p.framesDropped}: ${p.dropped.replaced} replaced by a newer frame, ${p.dropped.queueFull} queue full, ${p.dropped.stale} stale${p.framesFailed > 0 ? `; ${p.framesFailed} failed` : ''})`,
     `  detect median ${ms(p.detect.median)} ms, p95 ${ms(p.detect.p95)} ms; frame age at result median ${ms(p.frameAge.median)} ms, p95 ${ms(p.frameAge.p95)} ms`,
     `  CPU share of the machine: ${p.cpuSharePercent.total.toFixed(0)}% (node ${p.cpuSharePercent.node.toFixed(0)}%, ffmpeg ${p.cpuSharePercent.ffmpeg.toFixed(0)}%); RSS max ${p.rssMiB.max.toFixed(0)} MiB, end ${p.rssMiB.end.toFixed(0)} MiB`,

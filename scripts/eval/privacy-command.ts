@@ -11,7 +11,7 @@ import { RaypackError } from '../../src/errors.ts';
 import { machineInfo, machineLine } from '../bench/machine.ts';
 import type { EvalArgs } from './args.ts';
 import { FACE_SETS, limitDataset, loadDataset } from './datasets.ts';
-import { evaluatePrivacy, formatPrivacyTable, type PrivacyResult } from './privacy.ts';
+import { BASELINE_PRIVACY, evaluatePrivacy, formatPrivacyTable, type PrivacyResult } from './privacy.ts';
 
 /** Privacy settings from --privacy-option KEY=VALUE on top of the defaults; unknown keys and bad values refused. */
 export function privacySettingsFrom(options: Readonly<Record<string, string | number | boolean>>, base: PrivacySettings = DEFAULT_PRIVACY): PrivacySettings {
@@ -30,9 +30,6 @@ export function privacySettingsFrom(options: Readonly<Record<string, string | nu
   if (out.tiles !== 'auto' && !(Number.isInteger(out.tiles) && (out.tiles as number) >= 0)) throw new RaypackError('bad_parameter', `privacy option 'tiles' must be auto or a whole number`);
   return out as unknown as PrivacySettings;
 }
-
-/** What hiding looked like before the privacy stage: one whole-image face pass, hidden from score 0.5. */
-export const BASELINE_PRIVACY: PrivacySettings = { ...DEFAULT_PRIVACY, threshold: 0.5, tiles: 0, models: [], personHeads: false };
 
 export async function privacyEvalCommand(args: EvalArgs, dataDir: string): Promise<number> {
   let settings: PrivacySettings;

@@ -11,8 +11,12 @@ import { readFile } from 'node:fs/promises';
 import type { Rect } from '../../src/core/geometry.ts';
 import type { AnalysisStage } from '../../src/analysis/stage.ts';
 import type { PrivacyMode } from '../../src/analysis/types.ts';
+import { DEFAULT_PRIVACY, type PrivacySettings } from '../../src/analysis/privacy.ts';
 import { expandWithMargin, hiddenAreas } from '../../src/image/anonymize.ts';
 import type { Dataset } from './datasets.ts';
+
+/** What hiding looked like before the privacy stage: one whole-image face pass, hidden from score 0.5. */
+export const BASELINE_PRIVACY: PrivacySettings = { ...DEFAULT_PRIVACY, threshold: 0.5, tiles: 0, models: [], personHeads: false };
 
 export const SIZE_BUCKETS = [
   { name: '10-20', min: 10, max: 20 },

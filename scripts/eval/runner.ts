@@ -1,11 +1,11 @@
 /**
- * Runs one detector over one labelled set and scores it. Images are decoded with the product's own decoder;
- * only the detector call is timed. AP needs the full precision-recall curve, so detection runs at a low score
+ * Runs one detector over one labelled set and scores it, through the analysis stage the API and the cameras use
+ * (so the decode and the mapping back are the product's own); only the detector call is timed. AP needs the full precision-recall curve, so detection runs at a low score
  * threshold and recall/precision are then read off at the detector's own default threshold.
  */
 import { readFile } from 'node:fs/promises';
-import { decodeForDetection, decodeImage, scaleDetections } from '../../src/image/decode.ts';
-import { detectionDecodeOptions } from '../../src/detect/registry.ts';
+import { AnalysisStage } from '../../src/analysis/stage.ts';
+import { reportedFor } from '../../src/analysis/types.ts';
 import type { Detection, Detector } from '../../src/detect/types.ts';
 import type { Dataset, Box } from './datasets.ts';
 import { faceMetrics, objectMetrics, FACE_MIN_SIZE, STRICT_FACE_PROTOCOL, type ImagePrediction } from './metrics.ts';
@@ -56,14 +56,14 @@ export async function evaluateDetector(detector: Detector, dataset: Dataset, opt
   const scoreThreshold = Math.min(options.scoreThreshold ?? EVAL_SCORE_THRESHOLD, detector.defaultThreshold);
   const predictions: ImagePrediction[] = [];
   let detectMs = 0;
+  const stage = new AnalysisStage({ detectors: async () => detector });
+  const task = dataset.task === 'face' ? 'face' : 'objects';
   for (const [index, item] of dataset.images.entries()) {
-    const bytes = await readFile(item.path);
-    const decoded = options.decode === 'detection' ? await decodeForDetection(bytes, detectionDecodeOptions(detector)) : undefined;
-    const image = decoded ? decoded.image : await decodeImage(bytes);
-    const started = performance.now();
-    let detections = await detector.detect(image, { threshold: scoreThreshold });
-    detectMs += performance.now() - started;
-    if (decoded) detections = scaleDetections(detections, decoded);
+    const bytes = new Uint8Array(await readFile(item.path));
+    // keepPixels: the full decode camera frames get; without it, the reduced one uploads get.
+    const analysis = await stage.analyse({ bytes }, { report: { [task]: { threshold: scoreThreshold } }, keepPixels: options.decode !== 'detection' });
+    detectMs += analysis.timings[task] ?? 0;
+    const detections = reportedFor(analysis, task);
     predictions.push({
       detections: detections.map((d) => ({ box: toBox(d), score: d.score, classId: d.classId })),
       truths: item.truths,

@@ -11,8 +11,9 @@ import { readFile, readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { RaypackError, isRaypackError } from '../errors.ts';
-import { decodeForDetection, scaleDetections } from '../image/decode.ts';
-import { detectionDecodeOptions, loadDetector } from '../detect/registry.ts';
+import { AnalysisStage } from '../analysis/stage.ts';
+import { reportedFor } from '../analysis/types.ts';
+import { loadDetector } from '../detect/registry.ts';
 import type { Detection, Detector, Task } from '../detect/types.ts';
 
 const USAGE = `usage: raypack-edge detect [options] <image files or directories>
@@ -111,16 +112,15 @@ async function walk(dir: string, seen: Set<string>): Promise<(string | ImageErro
   return out;
 }
 
-async function detectFile(detector: Detector, file: string, threshold: number | undefined): Promise<ImageResult | ImageError> {
+async function detectFile(stage: AnalysisStage, task: Task, file: string, threshold: number | undefined): Promise<ImageResult | ImageError> {
   try {
     const bytes = await readFile(file).catch((error: NodeJS.ErrnoException) => {
       const code = error.code === 'ENOENT' ? 'not_found' : 'bad_parameter';
       throw new RaypackError(code, error.code === 'ENOENT' ? 'no such file' : `cannot read the file (${error.code ?? error.message})`);
     });
-    // Decode only as large as the detector needs (JPEG shrink-on-load), then map the boxes to the original pixels.
-    const decoded = await decodeForDetection(bytes, detectionDecodeOptions(detector));
-    const detections = scaleDetections(await detector.detect(decoded.image, { threshold }), decoded);
-    return { file, width: decoded.originalWidth, height: decoded.originalHeight, detections };
+    // The stage decodes only as large as the detector needs (JPEG shrink-on-load) and maps boxes to the original.
+    const analysis = await stage.analyse({ bytes: new Uint8Array(bytes) }, { report: { [task]: { threshold } } });
+    return { file, width: analysis.width, height: analysis.height, detections: reportedFor(analysis, task) };
   } catch (error) {
     if (isRaypackError(error)) return { file, error: { code: error.code, message: error.message } };
     return { file, error: { code: 'internal', message: error instanceof Error ? error.message : String(error) } };
@@ -172,7 +172,8 @@ export async function detectCommand(argv: string[]): Promise<number> {
 
   let detector: Detector;
   try {
-    detector = await loadDetector(task, { modelId: values.model, threads, tiles, variant });
+    // food runs the objects model and keeps COCO's food classes, as the stage reports it.
+    detector = await loadDetector(task === 'food' ? 'objects' : task, { modelId: values.model, threads, tiles, variant });
   } catch (error) {
     process.stderr.write(`raypack-edge detect: ${error instanceof Error ? error.message : String(error)}\n`);
     return 1;
@@ -180,8 +181,9 @@ export async function detectCommand(argv: string[]): Promise<number> {
   const format = values.format === 'table' ? formatTable : (r: ImageResult | ImageError) => formatJsonl(r) + '\n';
   let failed = 0;
   try {
+    const stage = new AnalysisStage({ detectors: async () => detector });
     for (const item of await expand(positionals)) {
-      const result = typeof item === 'string' ? await detectFile(detector, item, threshold) : item;
+      const result = typeof item === 'string' ? await detectFile(stage, task, item, threshold) : item;
       if ('error' in result) failed++;
       process.stdout.write(format(result));
     }

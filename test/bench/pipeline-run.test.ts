@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPipeline } from '../../scripts/bench/pipeline.ts';
+import { DEFAULT_PRIVACY } from '../../src/analysis/privacy.ts';
 import { loadDetector } from '../../src/detect/registry.ts';
 import type { Detector } from '../../src/detect/types.ts';
 
@@ -21,7 +22,8 @@ afterAll(async () => {
 
 describe('runPipeline', () => {
   it('accounts for every frame and warms the model up first', { timeout: 60_000 }, async () => {
-    const r = await runPipeline(detector, { cameras: 1, fps: 4, width: 320, height: 240, seconds: 2, projectRoot: ROOT });
+    const r = await runPipeline(detector, { cameras: 1, fps: 4, width: 320, height: 240, seconds: 2, projectRoot: ROOT, privacy: DEFAULT_PRIVACY, privacyName: 'product' });
+    expect(r.privacy).toBe('product');
     expect(r.framesReceived).toBeGreaterThan(0);
     expect(r.framesAnalysed).toBeGreaterThan(0);
     // Nothing vanishes: each frame was analysed or dropped for a counted reason.
