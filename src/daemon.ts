@@ -14,6 +14,7 @@ import type { FastifyInstance } from 'fastify';
 import { Camera } from './camera/camera.ts';
 import { CameraAnalyser, type AnalysedFrame } from './analysis/camera.ts';
 import { AnalysisStage } from './analysis/stage.ts';
+import type { PrivacySettings } from './analysis/privacy.ts';
 import { rasterisePolygons } from './image/privacy-mask.ts';
 import { DEMO_HEIGHT, DEMO_WIDTH, ensureDemoVideo } from './camera/demo-video.ts';
 import { buildFfmpegArgs, parseFfmpegMajor } from './camera/ffmpeg-args.ts';
@@ -63,6 +64,20 @@ export const DEMO_CAMERA: Omit<CameraConfig, 'url'> = {
   input_args: [],
 };
 
+/** The analysis stage's privacy settings from config `privacy`. */
+export function privacySettings(p: Config['privacy']): PrivacySettings {
+  return {
+    threshold: p.threshold,
+    tiles: p.tiles,
+    zoom: p.zoom,
+    maxTilesPerSide: p.max_tiles_per_side,
+    overlap: p.overlap,
+    models: p.models,
+    personHeads: p.person_heads,
+    personThreshold: p.person_threshold,
+  };
+}
+
 /** loadDetector options from the config: `inference.threads` and `models.<task>` (food follows models.objects). */
 export function detectorOptions(config: Pick<Config, 'inference' | 'models'>, task: Task): LoadOptions {
   const choice = config.models[task === 'face' ? 'face' : 'objects'];
@@ -85,7 +100,7 @@ export class Daemon {
   private readonly config: Config;
   private readonly started = Date.now();
   private queue!: InferenceQueue;
-  private readonly detectorPromises = new Map<Task, Promise<Detector>>();
+  private readonly detectorPromises = new Map<string, Promise<Detector>>();
   private broker: EmbeddedBroker | undefined;
   private publisher: MqttPublisher | undefined;
   private topics!: Topics;
@@ -146,8 +161,20 @@ export class Daemon {
       log.info('objects detector ready', { model: objects.modelId, why: variantChoiceFor('objects', detectorOptions(c, 'objects')).reason });
     }
 
-    // The one analysis stage, shared by the cameras and the API.
-    this.stage = new AnalysisStage({ detectors: (task) => this.detector(task) });
+    // The one analysis stage, shared by the cameras and the API; second-opinion face models load on first use.
+    const privacy = privacySettings(c.privacy);
+    let extra: Promise<Detector[]> | undefined;
+    this.stage = new AnalysisStage({
+      detectors: (task) => this.detector(task),
+      privacy,
+      privacyModels: () => (extra ??= Promise.all(privacy.models.map((id) => this.extraDetector(id)))),
+    });
+    if (privacy.personHeads && !this.detectorPromises.has('objects')) {
+      // Person heads need the objects detector: load it now, so a model that cannot load stops the start here.
+      const objects = await this.detector('objects');
+      log.info('objects detector ready (for hiding the heads of people)', { model: objects.modelId });
+    }
+    log.info('privacy', { ...privacy });
 
     // 2. MQTT.
     this.topics = new Topics(c.mqtt.base_topic, c.device);
@@ -332,6 +359,18 @@ export class Daemon {
     };
   }
 
+  /** A second-opinion face model for hiding (privacy.models), loaded once. */
+  private extraDetector(id: string): Promise<Detector> {
+    const key = `privacy:${id}`;
+    let promise = this.detectorPromises.get(key);
+    if (!promise) {
+      promise = loadDetector('face', { modelId: id, threads: this.config.inference.threads || undefined });
+      promise.catch(() => this.detectorPromises.delete(key));
+      this.detectorPromises.set(key, promise);
+    }
+    return promise;
+  }
+
   /** Detectors are loaded once and shared by cameras and the API. */
   private detector(task: Task): Promise<Detector> {
     let promise = this.detectorPromises.get(task);
@@ -403,7 +442,8 @@ export class Daemon {
         lang: c.publish.lang,
         privacy: cameraConfig.facemode === 'body' ? 'body' : 'faces',
         mask,
-        tilesPerFrame: 1,
+        tilesPerFrame: c.privacy.tiles_per_frame,
+        tracker: { maxMissedMs: c.privacy.max_missed_seconds * 1000 },
       },
       deliver: (result) => camera.accept(result),
     });

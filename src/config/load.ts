@@ -219,12 +219,16 @@ function semanticProblems(config: Config): string[] {
   return problems;
 }
 
-/** models.<task>.model must name a manifest of that task (food runs the objects detector). */
+/** models.<task>.model must name a manifest of that task (food runs the objects detector); privacy.models face ones. */
 function modelProblems(config: Config): string[] {
   const chosen = (['face', 'objects'] as const).filter((task) => config.models[task].model !== undefined);
-  if (chosen.length === 0) return [];
+  if (chosen.length === 0 && config.privacy.models.length === 0) return [];
   const byId = new Map(listManifests().map((m) => [m.id, m.task === 'food' ? 'objects' : m.task]));
   const problems: string[] = [];
+  const faceModels = [...byId].filter(([, t]) => t === 'face').map(([m]) => m).sort().join(', ');
+  config.privacy.models.forEach((id, i) => {
+    if (byId.get(id) !== 'face') problems.push(`privacy.models[${i}]: no face model '${id}' (face models: ${faceModels})`);
+  });
   for (const task of chosen) {
     const id = config.models[task].model as string;
     const taskOfModel = byId.get(id);

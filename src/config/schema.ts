@@ -316,6 +316,49 @@ export const CONFIG_SCHEMA = {
         objects: detectorChoice('objects (and food, its COCO food classes)', 'nanodet'),
       },
     },
+    privacy: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description:
+        'What is HIDDEN in every anonymized picture (snapshots, MJPEG, API pictures), recall-first and separate from what is reported: its own face threshold, tiles, second-opinion models, head areas of people (src/analysis/privacy.ts). Defaults chosen by `raypack-edge eval --privacy` (README, Privacy).',
+      properties: {
+        threshold: { type: 'number', minimum: 0.05, maximum: 1, default: 0.3, description: 'Face score from which a face is hidden (the API threshold and camera thresholds only limit what is reported).' },
+        tiles: {
+          oneOf: [
+            { type: 'string', enum: ['auto'] },
+            { type: 'integer', minimum: 0, maximum: 4 },
+          ],
+          default: 'auto',
+          description: 'Overlapping tiles on top of the whole image, so that small faces reach the face model enlarged: auto (a grid chosen from the image size, see zoom), 0 (none) or n per side.',
+        },
+        zoom: { type: 'number', minimum: 1, maximum: 4, default: 2, description: 'auto tiles: the enlargement aimed at (tile side = model input / zoom).' },
+        max_tiles_per_side: { type: 'integer', minimum: 2, maximum: 4, default: 3, description: 'auto tiles: at most this many per side.' },
+        overlap: { type: 'number', minimum: 0, maximum: 0.5, default: 0.25, description: 'Share of a tile its neighbour sees too.' },
+        models: {
+          type: 'array',
+          items: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]*$' },
+          default: [],
+          description: 'Second-opinion face models (ids of face manifests), run on the whole image at their own default threshold; their faces are fused with the main model\'s.',
+        },
+        person_heads: { type: 'boolean', default: true, description: 'Hide the head area of every person the objects detector finds whose head holds no detected face (a face turned away, masked or too small).' },
+        person_threshold: { type: 'number', minimum: 0.05, maximum: 1, default: 0.35, description: 'Person score from which person_heads (and facemode body) hide.' },
+        tiles_per_frame: {
+          type: 'integer',
+          minimum: 0,
+          maximum: 16,
+          default: 1,
+          description: 'Cameras: privacy tiles run per frame, taking the grid in turn (the tracker keeps what a tile found hidden until its turn comes again); uploads run the whole grid.',
+        },
+        max_missed_seconds: {
+          type: 'number',
+          minimum: 0,
+          maximum: 10,
+          default: 1.5,
+          description: 'Cameras: how long a face the detectors miss stays hidden at its predicted (tracked) position.',
+        },
+      },
+    },
     inference: {
       type: 'object',
       additionalProperties: false,

@@ -96,6 +96,7 @@ export interface Config {
   license: string;
   api_keys: ApiKeyConfig[];
   models: { face: DetectorChoice; objects: DetectorChoice };
+  privacy: PrivacyConfig;
   inference: { threads: number; concurrency: number; queue_size: number };
   publish: { min_iou: number; min_interval_seconds: number; lang: 'de' | 'en' };
   homeassistant: HomeAssistantConfig;
@@ -122,6 +123,20 @@ export interface MetricsConfig {
 export interface DeepstackConfig {
   enabled: boolean;
   keyless_clients: string[];
+}
+
+/** config `privacy` (schema.ts has each key's meaning and default). */
+export interface PrivacyConfig {
+  threshold: number;
+  tiles: 'auto' | number;
+  zoom: number;
+  max_tiles_per_side: number;
+  overlap: number;
+  models: string[];
+  person_heads: boolean;
+  person_threshold: number;
+  tiles_per_frame: number;
+  max_missed_seconds: number;
 }
 
 /** config `models.<task>`: unset keys keep the registry's defaults. */

@@ -8,7 +8,7 @@
  * says that it runs no camera; `--version`. Real processes, real sockets, a real Mosquitto.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import type { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
@@ -62,10 +62,11 @@ function logLine(lines: readonly string[], msg: string): Record<string, unknown>
   return undefined;
 }
 
+/** Running (a zombie waiting for a parent that is gone, or for an init that does not reap, does not count). */
 function alive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }
