@@ -12,9 +12,11 @@
  * detected face's centre), with the false area of face boxes alone and with those regions. Comma lists sweep
  * settings from one model run per image.
  *
- *   npx tsx scripts/pose-heads.ts [--data DIR] [--sets wider,facemask] [--limit N] [--face]
- *       [--max-people 12] [--min-score 0.02] [--kp-score 0.1] [--width-scale 1.3] [--height-scale 1.5] [--drop 0.1] [--variant fp32|int8] [--threads N]
- *       [--json FILE]
+ *   npx tsx scripts/pose-heads.ts [--data DIR] [--sets wider,facemask] [--limit N] [--face] [--max-people 12]
+ *       [--min-score 0.02] [--kp-score 0.1] [--width-scale 1] [--height-scale 1.2] [--drop 0.1]
+ *       [--variant fp32|int8] [--threads N] [--json FILE]
+ *
+ * (defaults: those of loadPoseDetector and headRegion).
  *
  * With --bench it times instead: loadPoseDetector().detect() on a 1280x720 frame (face-api's sample5, six people,
  * cropped to 16:9), median of --runs (default 30) after 3 warm-up runs, and the ONNX run and the decoder alone.
