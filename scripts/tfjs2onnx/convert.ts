@@ -3,7 +3,7 @@
  * on are converted, so asking for intermediate tensors cuts off in-graph post-processing. All shapes are
  * static (from the declared input shapes), which lets Shape/StridedSlice/Pack/... fold to constants.
  */
-import { parseTensorName, tensorKey } from './attrs.ts';
+import { attrType, parseTensorName, tensorKey } from './attrs.ts';
 import { ConvertContext, ConvertError, type OpHandler, type Value, constValue, dynValue } from './context.ts';
 import { OnnxGraphBuilder, type OnnxDtype, type ValueInfo } from './onnx-builder.ts';
 import { ELEMENTWISE_OPS } from './ops-elementwise.ts';
@@ -31,6 +31,13 @@ export interface ConvertInput {
    */
   readonly channelOrder?: 'RGB' | 'BGR';
 }
+
+/**
+ * An int32 placeholder (a model fed 0..255 integers, as MoveNet's `tf.cast(image, 'int32')`) still gets a float32
+ * ONNX input, our preprocessing contract: the graph casts it to int32 first (ONNX Cast truncates toward zero, as
+ * TF's float→int32 cast does), so fractional pixels behave as they would in tfjs.
+ */
+const ONNX_INT32 = 6;
 
 export interface ConvertOptions {
   readonly inputs: readonly ConvertInput[];
@@ -120,7 +127,9 @@ export function convertTfGraph(graph: TfGraph, options: ConvertOptions): Uint8Ar
       // The ONNX input is NCHW, so channels are ONNX axis 1 whatever the TF layout.
       [fed] = b.addNode('Gather', [onnxName, b.int64([2, 1, 0])], `${onnxName}/rgb_to_bgr`, { axis: 1 });
     }
-    values.set(`${spec.name}:0`, dynValue(fed, spec.shape, 'float32', perm));
+    const intInput = attrType(node, 'dtype') === 'DT_INT32';
+    if (intInput) [fed] = b.addNode('Cast', [fed], `${onnxName}/to_int32`, { to: ONNX_INT32 });
+    values.set(`${spec.name}:0`, dynValue(fed, spec.shape, intInput ? 'int32' : 'float32', perm));
     inputInfos.push({ name: onnxName, dtype: 'float32', shape: permuteShape(spec.shape, perm) });
   }
 

@@ -10,11 +10,13 @@ import type { Task } from './types.ts';
 export const MODELS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../models');
 export const BUILD_DIR = join(MODELS_DIR, 'build');
 
-export type DecoderKind = 'blazeface' | 'centernet' | 'nanodet' | 'ssd';
+/** `movenet` is a pose decoder (src/detect/pose.ts), not a box DecodeFn: the registry's detectors never load it. */
+export type DecoderKind = 'blazeface' | 'centernet' | 'nanodet' | 'ssd' | 'movenet';
 
 export interface ModelManifest {
   readonly id: string;
-  readonly task: Task;
+  /** `pose`: a pose model, loaded by src/detect/pose.ts (loadPoseDetector), not by the registry's loadDetector. */
+  readonly task: Task | 'pose';
   readonly description: string;
   /** Where the upstream weights come from (an npm package and a file in it) and under which licence. */
   readonly source: { readonly package: string; readonly path: string; readonly format: 'tfjs-graph' | 'face-api-ssd'; readonly license: string };

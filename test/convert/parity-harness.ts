@@ -45,6 +45,12 @@ export async function parityOf(m: ModelManifest, photo: string, report: string[]
   const model = await loadTfjsFromDisk(join(dirname(require.resolve(`${m.source.package}/package.json`)), m.source.path));
   const nchwInput = convert.tfInputLayout === 'NCHW';
   let x = tf.tensor(nchwInput ? input.nchw : input.nhwc, nchwInput ? dims : [1, m.input.height, m.input.width, 3]);
+  if (model.inputs[0]?.dtype === 'int32') {
+    // An int32 placeholder (MoveNet): tfjs takes the integer pixels, the ONNX model the same values as float32.
+    const ints = tf.cast(x, 'int32');
+    x.dispose();
+    x = ints;
+  }
   if (convert.tfInputChannelOrder === 'BGR') {
     // The ONNX model takes RGB and swaps channels itself; the tfjs model wants BGR directly.
     const bgr = tf.reverse(x, nchwInput ? 1 : 3);

@@ -33,16 +33,20 @@ export function pseudoRandom(n: number, seed = 1): Float32Array {
 export class TinyGraph {
   readonly nodes: TfNode[] = [];
   readonly weights = new Map<string, TfTensor>();
-  private readonly inputs: { name: string; shape: number[] }[] = [];
+  private readonly inputs: { name: string; shape: number[]; dtype: 'float32' | 'int32' }[] = [];
   private seed = 7;
 
-  input(name: string, shape: number[]): string {
-    this.inputs.push({ name, shape });
+  /**
+   * A placeholder. An `int32` one is fed pseudo-random values in [-100, 100): the ONNX model gets them as float32
+   * (fractions and all), tfjs gets them truncated to integers, as tf.cast would.
+   */
+  input(name: string, shape: number[], dtype: 'float32' | 'int32' = 'float32'): string {
+    this.inputs.push({ name, shape, dtype });
     this.nodes.push({
       name,
       op: 'Placeholder',
       input: [],
-      attr: { dtype: A.type('DT_FLOAT'), shape: { shape: { dim: shape.map((d) => ({ size: String(d) })) } } },
+      attr: { dtype: A.type(TF_TYPE[dtype]), shape: { shape: { dim: shape.map((d) => ({ size: String(d) })) } } },
     });
     return name;
   }
@@ -102,11 +106,13 @@ export class TinyGraph {
     const feeds: Record<string, { data: Float32Array; dims: number[] }> = {};
     const tfFeeds: Record<string, tf.Tensor> = {};
     this.inputs.forEach((i, k) => {
-      const values = pseudoRandom(i.shape.reduce((a, b) => a * b, 1), 1000 + k);
+      let values = pseudoRandom(i.shape.reduce((a, b) => a * b, 1), 1000 + k);
+      if (i.dtype === 'int32') values = values.map((v) => v * 100);
       let t = tf.tensor(values, i.shape);
       const nhwc = i.shape.length === 4 && !options.nchwInputs?.includes(i.name);
       const onnxT = nhwc ? tf.transpose(t, [0, 3, 1, 2]) : t;
       feeds[i.name] = { data: onnxT.dataSync() as Float32Array, dims: onnxT.shape };
+      if (i.dtype === 'int32') t = tf.tensor(Int32Array.from(values, Math.trunc), i.shape, 'int32');
       if (options.bgr) t = tf.reverse(t, nhwc ? 3 : 1);
       tfFeeds[i.name] = t;
     });
