@@ -15,6 +15,7 @@ import { Camera } from './camera/camera.ts';
 import { CameraAnalyser, type AnalysedFrame } from './analysis/camera.ts';
 import { AnalysisStage } from './analysis/stage.ts';
 import type { PrivacySettings } from './analysis/privacy.ts';
+import { loadPoseDetector, type PoseDetector } from './detect/pose.ts';
 import { rasterisePolygons } from './image/privacy-mask.ts';
 import { DEMO_HEIGHT, DEMO_WIDTH, ensureDemoVideo } from './camera/demo-video.ts';
 import { buildFfmpegArgs, parseFfmpegMajor } from './camera/ffmpeg-args.ts';
@@ -75,6 +76,7 @@ export function privacySettings(p: Config['privacy']): PrivacySettings {
     models: p.models,
     personHeads: p.person_heads,
     personThreshold: p.person_threshold,
+    poseHeads: p.pose_heads,
   };
 }
 
@@ -107,6 +109,7 @@ export class Daemon {
   private readonly cameras = new Map<string, Camera>();
   private readonly analysers = new Map<string, CameraAnalyser>();
   private stage!: AnalysisStage;
+  private pose: Promise<PoseDetector> | undefined;
   private scheduler!: FrameScheduler<AnalysedFrame>;
   private http: FastifyInstance | undefined;
   /** Integrations (src/integrations), started after the cameras in this order and stopped in reverse. */
@@ -168,7 +171,9 @@ export class Daemon {
       detectors: (task) => this.detector(task),
       privacy,
       privacyModels: () => (extra ??= Promise.all(privacy.models.map((id) => this.extraDetector(id)))),
+      poseDetector: () => (this.pose ??= loadPoseDetector({ threads: c.inference.threads || undefined })),
     });
+    if (privacy.poseHeads) log.info('pose detector ready (for hiding heads)', { model: (await this.stage.poseDetectorReady()).modelId });
     if (privacy.personHeads && !this.detectorPromises.has('objects')) {
       // Person heads need the objects detector: load it now, so a model that cannot load stops the start here.
       const objects = await this.detector('objects');
@@ -326,7 +331,7 @@ export class Daemon {
     await step('cameras', () => Promise.all([...this.cameras.values()].map((camera) => camera.stop().finally(() => this.scheduler.clear(camera.id)))), 10_000);
     await step('mqtt', () => this.publisher?.stop(), 5000);
     await step('broker', () => this.broker?.stop(), 3000);
-    await step('detectors', () => Promise.all([...this.detectorPromises.values()].map((p) => p.then((d) => d.close()))), 5000);
+    await step('detectors', () => Promise.all([...this.detectorPromises.values(), ...(this.pose ? [this.pose] : [])].map((p) => p.then((d) => d.close()))), 5000);
     log.info('stopped', { ms: Date.now() - t0 });
   }
 
@@ -364,7 +369,8 @@ export class Daemon {
     const key = `privacy:${id}`;
     let promise = this.detectorPromises.get(key);
     if (!promise) {
-      promise = loadDetector('face', { modelId: id, threads: this.config.inference.threads || undefined });
+      // The whole image only: a second opinion is there for the large faces the main model misses (masked, turned away); small ones are the tiles' job.
+      promise = loadDetector('face', { modelId: id, threads: this.config.inference.threads || undefined, tiles: 0 });
       promise.catch(() => this.detectorPromises.delete(key));
       this.detectorPromises.set(key, promise);
     }

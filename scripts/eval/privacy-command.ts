@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { AnalysisStage } from '../../src/analysis/stage.ts';
 import { DEFAULT_PRIVACY, type PrivacySettings } from '../../src/analysis/privacy.ts';
 import { loadDetector } from '../../src/detect/registry.ts';
+import { loadPoseDetector, type PoseDetector } from '../../src/detect/pose.ts';
 import type { Detector, Task } from '../../src/detect/types.ts';
 import { RaypackError } from '../../src/errors.ts';
 import { machineInfo, machineLine } from '../bench/machine.ts';
@@ -47,12 +48,13 @@ export async function privacyEvalCommand(args: EvalArgs, dataDir: string): Promi
   const detector = (task: Task | string): Promise<Detector> => {
     let d = detectors.get(task);
     if (!d) {
-      d = task === 'face' || task === 'objects' || task === 'food' ? loadDetector(task === 'food' ? 'objects' : task, { threads: args.threads }) : loadDetector('face', { model: task, threads: args.threads });
+      d = task === 'face' || task === 'objects' || task === 'food' ? loadDetector(task === 'food' ? 'objects' : task, { threads: args.threads }) : loadDetector('face', { model: task, threads: args.threads, tiles: 0 });
       detectors.set(task, d);
     }
     return d;
   };
   const results: PrivacyResult[] = [];
+  let pose: Promise<PoseDetector> | undefined;
   try {
     for (const name of FACE_SETS) {
       const dataset = limitDataset(await loadDataset(dataDir, name), args.limit);
@@ -60,6 +62,7 @@ export async function privacyEvalCommand(args: EvalArgs, dataDir: string): Promi
         const stage = new AnalysisStage({
           detectors: (task) => detector(task),
           privacyModels: () => Promise.all(run.settings.models.map((m) => detector(m))),
+          poseDetector: () => (pose ??= loadPoseDetector({ threads: args.threads })),
           privacy: run.settings,
         });
         let last = 0;
@@ -77,7 +80,7 @@ export async function privacyEvalCommand(args: EvalArgs, dataDir: string): Promi
       }
     }
   } finally {
-    await Promise.all([...detectors.values()].map((d) => d.then((x) => x.close(), () => undefined)));
+    await Promise.all([...detectors.values(), ...(pose ? [pose] : [])].map((d) => d.then((x) => x.close(), () => undefined)));
   }
   process.stdout.write(`${machineLine(machineInfo())}\n`);
   process.stdout.write(formatPrivacyTable(results));
@@ -95,5 +98,6 @@ function describe(s: PrivacySettings): string {
   const parts = [`${s.threshold}`, `tiles ${s.tiles}`];
   if (s.models.length > 0) parts.push(`+${s.models.join('+')}`);
   if (s.personHeads) parts.push('heads');
+  if (s.poseHeads) parts.push('poses');
   return parts.join(', ');
 }

@@ -14,6 +14,7 @@ import { area, intersection, type Rect } from '../core/geometry.ts';
 import type { RgbImage } from '../core/image.ts';
 import { planRegions } from '../detect/tiling.ts';
 import type { Detection, Detector } from '../detect/types.ts';
+import { headRegion, type PoseDetector } from '../detect/pose.ts';
 import { weightedBoxFusion, type ScoredBox } from './fusion.ts';
 import type { PrivacyMode, PrivacyRegion } from './types.ts';
 
@@ -32,6 +33,11 @@ export interface PrivacySettings {
   /** Hide the head area of a person (objects detector, label person, at least this score) that holds no face. */
   readonly personHeads: boolean;
   readonly personThreshold: number;
+  /**
+   * Hide the head area of every pose (MoveNet MultiPose: nose, eyes, ears, shoulders; src/detect/head-region.ts)
+   * whose head holds no detected face: more exact than a person box's top, and it sees heads turned away.
+   */
+  readonly poseHeads: boolean;
 }
 
 export const DEFAULT_PRIVACY: PrivacySettings = {
@@ -43,6 +49,7 @@ export const DEFAULT_PRIVACY: PrivacySettings = {
   models: [],
   personHeads: true,
   personThreshold: 0.35,
+  poseHeads: false,
 };
 
 export interface PrivacyDetectors {
@@ -50,6 +57,8 @@ export interface PrivacyDetectors {
   /** Needed for person heads and body mode. */
   readonly objects?: Detector;
   readonly extra: readonly Detector[];
+  /** Needed for pose heads. */
+  readonly pose?: PoseDetector;
 }
 
 /** What the stage already found on this image, so that no pass runs twice. */
@@ -141,6 +150,19 @@ export async function findPrivacyRegions(
     sources: f.sources,
   }));
 
+  // A head that holds a hidden face needs nothing more; one that does not is hidden whole.
+  const faceIn = (head: Rect): boolean => regions.some((r) => r.kind === 'face' && intersection(r, head) >= 0.5 * Math.min(area(r), area(head)));
+  if (settings.poseHeads && detectors.pose) {
+    const pose = detectors.pose;
+    const poses = await time('privacyPoses', () => pose.detect(image));
+    for (const p of poses) {
+      const head = headRegion(p, { bounds: image });
+      if (!head) continue;
+      const box = { x: head.box[0], y: head.box[1], width: head.box[2], height: head.box[3] };
+      if (!faceIn(box)) regions.push({ ...box, kind: 'head', score: head.score, sources: ['pose-head'] });
+    }
+  }
+
   if ((settings.personHeads || mode === 'body') && detectors.objects) {
     const objects = detectors.objects;
     const persons = (known.objects ?? (await time('privacyPersons', () => objects.detect(image, { threshold: settings.personThreshold }))))
@@ -152,9 +174,9 @@ export async function findPrivacyRegions(
         continue;
       }
       const head = headOfPerson(person);
-      // A face already hidden in the head area: the head needs nothing more.
-      const faceThere = regions.some((r) => r.kind === 'face' && intersection(r, head) >= 0.5 * Math.min(area(r), area(head)));
-      if (!faceThere) regions.push({ ...head, kind: 'head', score: person.score, sources: ['person-head'] });
+      // A head already hidden (a face, or a pose's head) needs nothing more.
+      const covered = faceIn(head) || regions.some((r) => r.kind === 'head' && intersection(r, head) >= 0.5 * area(head));
+      if (!covered) regions.push({ ...head, kind: 'head', score: person.score, sources: ['person-head'] });
     }
   }
   return { regions, timings };

@@ -10,6 +10,7 @@ import { RaypackError } from '../errors.ts';
 import { FOOD_CLASS_IDS } from '../detect/labels.ts';
 import { detectionDecodeOptions } from '../detect/registry.ts';
 import type { Detection, Detector, Task } from '../detect/types.ts';
+import type { PoseDetector } from '../detect/pose.ts';
 import { decodeForDetection, decodeImage, scaleDetections, type DecodeLimits, type DetectionDecoded, type ImageFormat } from '../image/decode.ts';
 import { DEFAULT_PRIVACY, findPrivacyRegions, type PrivacySettings } from './privacy.ts';
 import type { Analysis, AnalysisRequest, PrivacyRegion } from './types.ts';
@@ -21,6 +22,8 @@ export interface StageOptions {
   readonly detectors: DetectorSource;
   /** Second-opinion face models for hiding (privacy.models), loaded on first use. */
   readonly privacyModels?: () => Promise<readonly Detector[]>;
+  /** The pose detector for pose heads (privacy.poseHeads), loaded on first use. */
+  readonly poseDetector?: () => Promise<PoseDetector>;
   readonly privacy?: PrivacySettings;
 }
 
@@ -104,7 +107,8 @@ export class AnalysisStage {
     let regions: PrivacyRegion[] | undefined;
     if (privacy && face) {
       const extra = this.privacy.models.length > 0 && this.options.privacyModels ? await this.options.privacyModels() : [];
-      const found = await findPrivacyRegions(image, { face, objects, extra }, this.privacy, privacy, { faces: faceFound, objects: objectsFound }, request.privacyTiles);
+      const pose = this.privacy.poseHeads && this.options.poseDetector ? await this.options.poseDetector() : undefined;
+      const found = await findPrivacyRegions(image, { face, objects, extra, pose }, this.privacy, privacy, { faces: faceFound, objects: objectsFound }, request.privacyTiles);
       regions = found.regions;
       Object.assign(timings, found.timings);
     }
@@ -120,6 +124,12 @@ export class AnalysisStage {
       ...(regions ? { privacy: regions } : {}),
       timings,
     };
+  }
+
+  /** The pose detector, loaded now (the daemon does so at start when pose heads are on, so a missing model stops it there). */
+  poseDetectorReady(): Promise<PoseDetector> {
+    if (!this.options.poseDetector) throw new RaypackError('model_unavailable', 'no pose detector configured');
+    return this.options.poseDetector();
   }
 
   /** A detector that cannot be loaded is `model_unavailable` (503, retry later), never a 500 with internals. */

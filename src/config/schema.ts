@@ -343,6 +343,11 @@ export const CONFIG_SCHEMA = {
         },
         person_heads: { type: 'boolean', default: true, description: 'Hide the head area of every person the objects detector finds whose head holds no detected face (a face turned away, masked or too small).' },
         person_threshold: { type: 'number', minimum: 0.05, maximum: 1, default: 0.35, description: 'Person score from which person_heads (and facemode body) hide.' },
+        pose_heads: {
+          type: 'boolean',
+          default: false,
+          description: 'Hide the head area of every pose (MoveNet MultiPose: nose, eyes, ears, shoulders) whose head holds no detected face; more exact than person_heads, at the cost of a pose pass per image.',
+        },
         tiles_per_frame: {
           type: 'integer',
           minimum: 0,

@@ -135,6 +135,7 @@ export interface PrivacyConfig {
   models: string[];
   person_heads: boolean;
   person_threshold: number;
+  pose_heads: boolean;
   tiles_per_frame: number;
   max_missed_seconds: number;
 }
