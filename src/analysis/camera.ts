@@ -68,7 +68,9 @@ export interface CameraAnalysisSettings {
   readonly tracker?: TrackerOptionsInput;
   /**
    * Privacy tiles run per frame, taking the grid in turn (a face found in a tile stays hidden until its tile comes
-   * round again): the whole grid every frame would multiply the cost of a frame by the number of tiles.
+   * round again): the whole grid every frame would multiply the cost of a frame by the number of tiles. A camera
+   * without the objects task (whose pass finds the persons for free) runs the person pass on every other frame
+   * instead of a tile, so a frame costs about two passes either way; the tracker carries what each found.
    */
   readonly tilesPerFrame: number;
 }
@@ -81,6 +83,7 @@ export class CameraAnalyser {
   private readonly tracker: Tracker;
   private failed = 0;
   private nextTile = 0;
+  private frames = 0;
 
   constructor(options: { stage: AnalysisStage; settings: CameraAnalysisSettings; deliver: (result: AnalysisResult) => void; now?: () => number }) {
     this.stage = options.stage;
@@ -115,6 +118,11 @@ export class CameraAnalyser {
     const wantsObjects = s.tasks.includes('objects');
     const wantsFood = s.tasks.includes('food');
     const starttime = this.now();
+    // Without the objects task, tiles and the person pass take turns (both every frame would be ~3 passes).
+    const personsFree = wantsObjects || wantsFood || s.privacy === 'body';
+    const personsTurn = personsFree || this.frames % 2 === 1;
+    const tiles = personsFree || !personsTurn ? s.tilesPerFrame : 0;
+    this.frames += 1;
     const analysis = await this.stage.analyse(
       { image: frame },
       {
@@ -124,10 +132,11 @@ export class CameraAnalyser {
           ...(wantsFood ? { food: { threshold: s.thresholds.food } } : {}),
         },
         privacy: s.privacy,
-        privacyTiles: { from: this.nextTile, count: s.tilesPerFrame },
+        privacyTiles: { from: this.nextTile, count: tiles },
+        privacyPersons: personsTurn,
       },
     );
-    this.nextTile += s.tilesPerFrame;
+    this.nextTile += tiles;
     const endtime = this.now();
     const faces = faceBoxes(analysis.faces ?? [], frame.width, frame.height);
     const seen = analysis.privacy ?? [];

@@ -51,7 +51,7 @@ export class AnalysisStage {
     const privacy = request.privacy || undefined;
     const wantsFace = report.face !== undefined || privacy !== undefined;
     const objectsTask = report.objects !== undefined || report.food !== undefined;
-    const wantsPersons = privacy !== undefined && (this.privacy.personHeads || privacy === 'body');
+    const wantsPersons = privacy !== undefined && (privacy === 'body' || (this.privacy.personHeads && request.privacyPersons !== false));
     const face = wantsFace ? await this.detector('face') : undefined;
     const objects = objectsTask || wantsPersons ? await this.detector('objects') : undefined;
 
@@ -108,7 +108,7 @@ export class AnalysisStage {
     if (privacy && face) {
       const extra = this.privacy.models.length > 0 && this.options.privacyModels ? await this.options.privacyModels() : [];
       const pose = this.privacy.poseHeads && this.options.poseDetector ? await this.options.poseDetector() : undefined;
-      const found = await findPrivacyRegions(image, { face, objects, extra, pose }, this.privacy, privacy, { faces: faceFound, objects: objectsFound }, request.privacyTiles);
+      const found = await findPrivacyRegions(image, { face, objects: wantsPersons ? objects : undefined, extra, pose }, this.privacy, privacy, { faces: faceFound, objects: objectsFound }, request.privacyTiles);
       regions = found.regions;
       Object.assign(timings, found.timings);
     }

@@ -35,6 +35,8 @@ export interface AnalysisRequest {
    * of the tiles in reading order, wrapping); all of them when absent.
    */
   readonly privacyTiles?: { readonly from: number; readonly count: number };
+  /** Run the person pass for person heads this time (default true; cameras without the objects task alternate it). */
+  readonly privacyPersons?: boolean;
   /** Keep the full-resolution pixels in the result, for callers that render a picture. */
   readonly keepPixels?: boolean;
 }
