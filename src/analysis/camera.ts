@@ -15,7 +15,7 @@ import { applyMask, type MaskSpans } from '../image/privacy-mask.ts';
 import { faceBoxes, recogTags, type FaceBox, type RecogTag } from '../raypack/wire.ts';
 import { Tracker, type TrackerOptionsInput } from '../tracking/tracker.ts';
 import type { AnalysisStage } from './stage.ts';
-import type { PrivacyMode, PrivacyRegion } from './types.ts';
+import type { PrivacyMode, PrivacyPasses, PrivacyRegion } from './types.ts';
 
 /** A reference on a pooled frame buffer (camera/frame-pool.ts FrameBuffer): retain to keep its pixels, release to give them back. */
 export interface FrameRef {
@@ -67,10 +67,11 @@ export interface CameraAnalysisSettings {
   /** The tracker's settings (its defaults when absent; highScore is the privacy threshold, so every hidden region starts a track). */
   readonly tracker?: TrackerOptionsInput;
   /**
-   * Privacy tiles run per frame, taking the grid in turn (a face found in a tile stays hidden until its tile comes
-   * round again): the whole grid every frame would multiply the cost of a frame by the number of tiles. A camera
-   * without the objects task (whose pass finds the persons for free) runs the person pass on every other frame
-   * instead of a tile, so a frame costs about two passes either way; the tracker carries what each found.
+   * Privacy passes beyond the whole-image face pass, per frame: the tiles of the grid, the person pass (for person
+   * heads, unless the camera's objects task finds the persons anyway), the pose pass and the second-opinion models
+   * take turns, `tilesPerFrame` of them per frame (0: the face pass only), so a frame costs about
+   * 1 + tilesPerFrame passes whatever is configured; the tracker keeps what each found hidden until its turn
+   * comes again. Every pass every frame would multiply a frame's cost by their number.
    */
   readonly tilesPerFrame: number;
 }
@@ -82,8 +83,8 @@ export class CameraAnalyser {
   private readonly now: () => number;
   private readonly tracker: Tracker;
   private failed = 0;
-  private nextTile = 0;
-  private frames = 0;
+  private turn = 0;
+  private grid: number | undefined;
 
   constructor(options: { stage: AnalysisStage; settings: CameraAnalysisSettings; deliver: (result: AnalysisResult) => void; now?: () => number }) {
     this.stage = options.stage;
@@ -118,11 +119,6 @@ export class CameraAnalyser {
     const wantsObjects = s.tasks.includes('objects');
     const wantsFood = s.tasks.includes('food');
     const starttime = this.now();
-    // Without the objects task, tiles and the person pass take turns (both every frame would be ~3 passes).
-    const personsFree = wantsObjects || wantsFood || s.privacy === 'body';
-    const personsTurn = personsFree || this.frames % 2 === 1;
-    const tiles = personsFree || !personsTurn ? s.tilesPerFrame : 0;
-    this.frames += 1;
     const analysis = await this.stage.analyse(
       { image: frame },
       {
@@ -132,11 +128,9 @@ export class CameraAnalyser {
           ...(wantsFood ? { food: { threshold: s.thresholds.food } } : {}),
         },
         privacy: s.privacy,
-        privacyTiles: { from: this.nextTile, count: tiles },
-        privacyPersons: personsTurn,
+        privacyPasses: await this.nextPasses(frame, wantsObjects || wantsFood),
       },
     );
-    this.nextTile += tiles;
     const endtime = this.now();
     const faces = faceBoxes(analysis.faces ?? [], frame.width, frame.height);
     const seen = analysis.privacy ?? [];
@@ -152,6 +146,29 @@ export class CameraAnalyser {
       objects: tags(analysis.objects),
       food: tags(analysis.food),
       timings: analysis.timings,
+    };
+  }
+
+  /** This frame's share of the privacy passes (see tilesPerFrame). */
+  private async nextPasses(frame: AnalysedFrame, personsFree: boolean): Promise<PrivacyPasses> {
+    const privacy = this.stage.privacy;
+    this.grid ??= await this.stage.privacyGridSize(frame.width, frame.height);
+    // The cycle: every tile, then the passes that are not free on this camera.
+    const others: Array<'persons' | 'poses' | 'models'> = [];
+    if (privacy.personHeads && !personsFree) others.push('persons');
+    if (privacy.poseHeads) others.push('poses');
+    if (privacy.models.length > 0) others.push('models');
+    const cycle = this.grid + others.length;
+    const count = Math.min(this.settings.tilesPerFrame, cycle);
+    const picked = Array.from({ length: count }, (_, i) => (this.turn + i) % Math.max(1, cycle));
+    this.turn = cycle > 0 ? (this.turn + count) % cycle : 0;
+    const tiles = picked.filter((k) => k < this.grid!);
+    const named = new Set(picked.filter((k) => k >= this.grid!).map((k) => others[k - this.grid!]));
+    return {
+      tiles: { from: tiles[0] ?? 0, count: tiles.length },
+      persons: personsFree || named.has('persons'),
+      poses: named.has('poses'),
+      models: named.has('models'),
     };
   }
 

@@ -12,7 +12,7 @@
  */
 import { area, intersection, type Rect } from '../core/geometry.ts';
 import type { RgbImage } from '../core/image.ts';
-import { planRegions } from '../detect/tiling.ts';
+import { windowStarts, type PlannedRegion } from '../detect/tiling.ts';
 import type { Detection, Detector } from '../detect/types.ts';
 import { headRegion, type PoseDetector } from '../detect/pose.ts';
 import { weightedBoxFusion, type ScoredBox } from './fusion.ts';
@@ -69,17 +69,29 @@ export interface KnownDetections {
   readonly objects?: readonly Detection[];
 }
 
-/** The tile regions (no whole-image one) for an image, or none. */
-export function privacyTiles(width: number, height: number, inputSize: number, settings: PrivacySettings): ReturnType<typeof planRegions> {
-  let perSide: number;
-  if (settings.tiles === 'auto') {
+/**
+ * The tile regions (no whole-image one) for an image, or none: a grid of at most `maxTilesPerSide` (or `tiles`)
+ * per axis, each axis on its own, so tiles are rectangles that follow the image: a 2000x2 strip gets 3 tiles, not
+ * the 1,300 squares its short side would cut it into.
+ */
+export function privacyTiles(width: number, height: number, inputSize: number, settings: PrivacySettings): PlannedRegion[] {
+  const o = Math.min(Math.max(settings.overlap, 0), 0.9);
+  const along = (length: number): number => {
+    if (settings.tiles !== 'auto') return Math.max(1, Math.min(settings.tiles, Math.floor(length / 8)));
     const target = inputSize / Math.max(1, settings.zoom);
-    perSide = Math.min(settings.maxTilesPerSide, Math.ceil((Math.max(width, height) - target * settings.overlap) / (target * (1 - settings.overlap))));
-  } else {
-    perSide = settings.tiles;
+    return Math.max(1, Math.min(settings.maxTilesPerSide, Math.ceil((length - target * o) / (target * (1 - o)))));
+  };
+  const nx = along(width);
+  const ny = along(height);
+  if (nx * ny < 2) return [];
+  // n windows of side s with overlap o cover s * (n - (n - 1) * o) = length.
+  const tileW = Math.ceil(width / (nx - (nx - 1) * o));
+  const tileH = Math.ceil(height / (ny - (ny - 1) * o));
+  const regions: PlannedRegion[] = [];
+  for (const y of windowStarts(height, tileH, ny)) {
+    for (const x of windowStarts(width, tileW, nx)) regions.push({ x, y, width: Math.min(tileW, width - x), height: Math.min(tileH, height - y), whole: false });
   }
-  if (perSide < 2) return [];
-  return planRegions(width, height, inputSize, { tiles: perSide, overlap: settings.overlap, minImageToInput: 0 }).filter((r) => !r.whole);
+  return regions;
 }
 
 /** `count` tiles of `grid` from `from` on, wrapping around (so successive windows visit every tile in turn). */

@@ -12,7 +12,7 @@ import { detectionDecodeOptions } from '../detect/registry.ts';
 import type { Detection, Detector, Task } from '../detect/types.ts';
 import type { PoseDetector } from '../detect/pose.ts';
 import { decodeForDetection, decodeImage, scaleDetections, type DecodeLimits, type DetectionDecoded, type ImageFormat } from '../image/decode.ts';
-import { DEFAULT_PRIVACY, findPrivacyRegions, type PrivacySettings } from './privacy.ts';
+import { DEFAULT_PRIVACY, findPrivacyRegions, privacyTiles, type PrivacySettings } from './privacy.ts';
 import type { Analysis, AnalysisRequest, PrivacyRegion } from './types.ts';
 
 /** Detectors by task, loaded once and shared (the daemon's, or a CLI's own). */
@@ -51,7 +51,8 @@ export class AnalysisStage {
     const privacy = request.privacy || undefined;
     const wantsFace = report.face !== undefined || privacy !== undefined;
     const objectsTask = report.objects !== undefined || report.food !== undefined;
-    const wantsPersons = privacy !== undefined && (privacy === 'body' || (this.privacy.personHeads && request.privacyPersons !== false));
+    const passes = request.privacyPasses;
+    const wantsPersons = privacy !== undefined && (privacy === 'body' || (this.privacy.personHeads && passes?.persons !== false));
     const face = wantsFace ? await this.detector('face') : undefined;
     const objects = objectsTask || wantsPersons ? await this.detector('objects') : undefined;
 
@@ -106,9 +107,9 @@ export class AnalysisStage {
 
     let regions: PrivacyRegion[] | undefined;
     if (privacy && face) {
-      const extra = this.privacy.models.length > 0 && this.options.privacyModels ? await this.options.privacyModels() : [];
-      const pose = this.privacy.poseHeads && this.options.poseDetector ? await this.options.poseDetector() : undefined;
-      const found = await findPrivacyRegions(image, { face, objects: wantsPersons ? objects : undefined, extra, pose }, this.privacy, privacy, { faces: faceFound, objects: objectsFound }, request.privacyTiles);
+      const extra = this.privacy.models.length > 0 && this.options.privacyModels && passes?.models !== false ? await this.options.privacyModels() : [];
+      const pose = this.privacy.poseHeads && this.options.poseDetector && passes?.poses !== false ? await this.options.poseDetector() : undefined;
+      const found = await findPrivacyRegions(image, { face, objects: wantsPersons ? objects : undefined, extra, pose }, this.privacy, privacy, { faces: faceFound, objects: objectsFound }, passes?.tiles);
       regions = found.regions;
       Object.assign(timings, found.timings);
     }
@@ -124,6 +125,12 @@ export class AnalysisStage {
       ...(regions ? { privacy: regions } : {}),
       timings,
     };
+  }
+
+  /** How many privacy tiles an image of this size gets (cameras take them one per frame). */
+  async privacyGridSize(width: number, height: number): Promise<number> {
+    const face = await this.detector('face');
+    return privacyTiles(width, height, face.inputSize ?? 512, this.privacy).length;
   }
 
   /** The pose detector, loaded now (the daemon does so at start when pose heads are on, so a missing model stops it there). */

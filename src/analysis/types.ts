@@ -22,6 +22,14 @@ export interface PrivacyRegion extends Rect {
   readonly predicted?: boolean;
 }
 
+/** A selection of the privacy passes: tiles of the grid (`{ from, count }` in reading order, wrapping), the rest by name. */
+export interface PrivacyPasses {
+  readonly tiles: { readonly from: number; readonly count: number };
+  readonly persons: boolean;
+  readonly poses: boolean;
+  readonly models: boolean;
+}
+
 /** `faces`: faces and heads hidden; `body`: every detected person hidden whole as well. */
 export type PrivacyMode = 'faces' | 'body';
 
@@ -31,12 +39,10 @@ export interface AnalysisRequest {
   /** Compute the regions to hide. Off for answers that show no picture (JSON only). */
   readonly privacy?: PrivacyMode | false;
   /**
-   * Which of the tiles of the privacy grid to run this time (cameras spread the grid over frames: `{ from, count }`
-   * of the tiles in reading order, wrapping); all of them when absent.
+   * Which of the privacy passes beyond the whole-image face pass to run this time: every one when absent (uploads);
+   * cameras take them in turn, one per frame (camera.ts), and the tracker carries what each found.
    */
-  readonly privacyTiles?: { readonly from: number; readonly count: number };
-  /** Run the person pass for person heads this time (default true; cameras without the objects task alternate it). */
-  readonly privacyPersons?: boolean;
+  readonly privacyPasses?: PrivacyPasses;
   /** Keep the full-resolution pixels in the result, for callers that render a picture. */
   readonly keepPixels?: boolean;
 }

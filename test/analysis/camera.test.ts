@@ -78,6 +78,29 @@ describe('camera analysis', () => {
     }
   });
 
+  it('takes the privacy passes in turn: each frame runs the face pass and one more, every pass comes round', async () => {
+    const objects = await loadDetector('objects');
+    try {
+      const delivered: AnalysisResult[] = [];
+      const stage = new AnalysisStage({ detectors: async (task) => (task === 'face' ? real : objects) });
+      const cam = new CameraAnalyser({
+        stage,
+        settings: { camera: 'cam', tasks: ['face'], thresholds: {}, lang: 'en', privacy: 'faces', tilesPerFrame: 1 },
+        deliver: (r) => delivered.push(r),
+      });
+      const photo = join(SAMPLES, 'sample3.jpg');
+      const grid = await stage.privacyGridSize(960, 640);
+      expect(grid).toBeGreaterThan(1);
+      for (let i = 0; i < grid + 2; i++) await cam.analyse(await frameOf(photo, i + 1, 200 * i));
+      const extra = delivered.map((r) => Object.keys(r.timings).filter((k) => k.startsWith('privacy') || k === 'objects'));
+      // One extra pass per frame: the grid's tiles in turn, then the person pass (the objects detector: this camera
+      // has no objects task), then again.
+      expect(extra).toEqual([...Array.from({ length: grid }, () => ['privacyTiles']), ['objects'], ['privacyTiles']]);
+    } finally {
+      await objects.close();
+    }
+  });
+
   it('fails closed: a frame whose analysis throws or hangs is never delivered, and is counted', async () => {
     const delivered: AnalysisResult[] = [];
     const cam = analyser(delivered, 1500);

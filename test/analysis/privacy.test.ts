@@ -30,6 +30,21 @@ describe('tiles and heads (pure)', () => {
     for (const t of privacyTiles(416, 416, 512, DEFAULT_PRIVACY)) expect(t.whole).toBe(false);
   });
 
+  it('cuts long thin images into a few rectangles along their length, never hundreds of squares', () => {
+    expect(privacyTiles(2000, 2, 512, DEFAULT_PRIVACY)).toHaveLength(3);
+    expect(privacyTiles(65500, 2, 512, DEFAULT_PRIVACY)).toHaveLength(3);
+    expect(privacyTiles(4000, 300, 512, DEFAULT_PRIVACY)).toHaveLength(6);
+    for (const t of privacyTiles(4000, 300, 512, DEFAULT_PRIVACY)) {
+      expect(t.x + t.width).toBeLessThanOrEqual(4000);
+      expect(t.y + t.height).toBeLessThanOrEqual(300);
+    }
+    // The grid covers the whole image.
+    const tiles = privacyTiles(1280, 720, 512, DEFAULT_PRIVACY);
+    expect(Math.max(...tiles.map((t) => t.x + t.width))).toBe(1280);
+    expect(Math.max(...tiles.map((t) => t.y + t.height))).toBe(720);
+    expect(Math.min(...tiles.map((t) => t.x))).toBe(0);
+  });
+
   it('spreads the grid over frames, every tile in turn', () => {
     const grid = ['a', 'b', 'c', 'd'];
     const seen = [0, 1, 2, 3, 4].map((i) => windowOf(grid, { from: i, count: 1 })[0]);
