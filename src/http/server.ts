@@ -10,7 +10,7 @@ import { FailureLimiter, type FailureLimiterOptions } from '../auth/failure-limi
 import { AnalysisStage } from '../analysis/stage.ts';
 import type { Detector, Task } from '../detect/types.ts';
 import { RaypackError } from '../errors.ts';
-import { DEFAULT_MAX_PIXELS } from '../image/decode.ts';
+import { DEFAULT_MAX_PIXELS, JPEG_MAX_SIDE } from '../image/decode.ts';
 import { logger as makeLogger, type Logger } from '../log.ts';
 import { UrlFetcher, type FetchPolicy, type Resolver } from '../net/fetch-url.ts';
 import type { InferenceQueue } from '../pipeline/inference-queue.ts';
@@ -32,6 +32,8 @@ export interface ApiLimits {
   readonly maxFormBytes?: number;
   /** Largest image in pixels, checked from its header before decoding (default 40 MP). */
   readonly maxPixels?: number;
+  /** Longest image side, width or height, checked from the header (default and at most 65500: a JPEG's limit). */
+  readonly maxImageSide?: number;
   /** Decode timeout in seconds (default 10). */
   readonly decodeTimeoutSeconds?: number;
   /** Whole request, upload included (default 60 s). */
@@ -107,7 +109,11 @@ export function buildServer(deps: ApiDeps): FastifyInstance {
     stage: deps.stage ?? new AnalysisStage({ detectors: deps.detectors }),
     fetcher: new UrlFetcher({ maxBytes: limits.maxUploadBytes ?? 10 * 1024 * 1024, ...deps.fetch }, deps.resolver),
     form: { maxUploadBytes: limits.maxUploadBytes ?? 10 * 1024 * 1024, maxFieldBytes: maxFormBytes },
-    decode: { maxPixels: limits.maxPixels ?? DEFAULT_MAX_PIXELS, timeoutSeconds: limits.decodeTimeoutSeconds ?? 10 },
+    decode: {
+      maxPixels: limits.maxPixels ?? DEFAULT_MAX_PIXELS,
+      maxImageSide: limits.maxImageSide ?? JPEG_MAX_SIDE,
+      timeoutSeconds: limits.decodeTimeoutSeconds ?? 10,
+    },
     license: deps.license ?? 'commercial',
     log,
     maxInFlight: limits.maxInFlight ?? 16,
