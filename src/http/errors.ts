@@ -3,9 +3,11 @@
  * Fastify's and @fastify/multipart's own errors are translated here; a 5xx is logged with its details and the
  * client only learns that something went wrong on our side.
  */
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RaypackError, isRaypackError, type ErrorCode } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { lingerClose, type LingerLimits } from './linger.ts';
 
 export interface ErrorBody {
   readonly error: { readonly code: ErrorCode; readonly message: string };
@@ -19,11 +21,13 @@ const CODE_BY_STATUS: Readonly<Record<number, ErrorCode>> = {
   400: 'bad_parameter',
   401: 'unauthorized',
   404: 'not_found',
+  408: 'request_timeout',
   405: 'method_not_allowed',
   413: 'payload_too_large',
   415: 'unsupported_media_type',
   422: 'undecodable_image',
   429: 'too_many_requests',
+  431: 'headers_too_large',
   503: 'busy',
 };
 
@@ -109,4 +113,40 @@ export function installErrorHandling(app: FastifyInstance, log: Logger, drainLim
   app.setNotFoundHandler((request, reply) =>
     sendError(request, reply, new RaypackError('not_found', `no route ${request.method} ${request.url.split('?')[0].slice(0, 200)}`), drainLimitBytes),
   );
+}
+
+interface HttpSocket extends Socket {
+  /** The response Node has attached to this socket, if any (node:_http_server). */
+  _httpMessage?: { headersSent?: boolean } | null;
+}
+
+const REASONS: Readonly<Record<number, string>> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };
+
+/**
+ * fastify's clientErrorHandler: Node's own refusals (a malformed request line, header or chunk; headers too large;
+ * the headers or request timeout) answered in the API's error shape, then a lingering close (see linger.ts).
+ * Fastify's default writes another shape and destroys the socket at once, which can turn its answer into a RST.
+ */
+export function clientErrorHandler(limits: LingerLimits): (error: Error & { code?: string }, socket: Socket) => void {
+  const handled = new WeakSet<Socket>();
+  return (error, socket) => {
+    if (error.code === 'ECONNRESET' || socket.destroyed || handled.has(socket)) return;
+    handled.add(socket);
+    // An answer already under way on this socket (a request timing out while its early answer drains): no second one.
+    const answered = (socket as HttpSocket)._httpMessage?.headersSent === true;
+    if (socket.writable && !answered) {
+      const refusal =
+        error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? new RaypackError('request_timeout', 'the request did not arrive in time')
+          : error.code === 'HPE_HEADER_OVERFLOW'
+            ? new RaypackError('headers_too_large', 'the request headers are too large')
+            : new RaypackError('bad_parameter', 'the request is not valid HTTP/1.1');
+      const body = JSON.stringify(errorBody(refusal));
+      socket.write(
+        `HTTP/1.1 ${refusal.status} ${REASONS[refusal.status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    }
+    lingerClose(socket, limits);
+  };
 }

@@ -16,7 +16,7 @@ import { UrlFetcher, type FetchPolicy, type Resolver } from '../net/fetch-url.ts
 import type { InferenceQueue } from '../pipeline/inference-queue.ts';
 import { ApiGuard } from './auth.ts';
 import type { RouteContext } from './context.ts';
-import { installErrorHandling, sendError } from './errors.ts';
+import { clientErrorHandler, installErrorHandling, sendError } from './errors.ts';
 import { registerOpenApi, registerOpenApiRoute } from './openapi.ts';
 import { installRequestLog, requestLogger } from './request-log.ts';
 import { registerDeepstackRoutes, type DeepstackOptions } from './routes/deepstack.ts';
@@ -92,6 +92,7 @@ export function buildServer(deps: ApiDeps): FastifyInstance {
     keepAliveTimeout: limits.keepAliveTimeoutMs ?? 5_000,
     trustProxy: deps.trustProxy ?? false,
     return503OnClosing: true,
+    clientErrorHandler: clientErrorHandler({ maxBytes: 1024 * 1024, maxMs: 2_000 }),
     http: {
       headersTimeout: limits.headersTimeoutMs ?? 15_000,
       // Node checks the headers/request timeouts on this interval (30 s by default): check often enough that a
