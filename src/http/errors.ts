@@ -7,7 +7,7 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RaypackError, isRaypackError, type ErrorCode } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { lingerClose, type LingerLimits } from './linger.ts';
+import { lingerAfterAnswer, lingerClose, type LingerLimits } from './linger.ts';
 
 export interface ErrorBody {
   readonly error: { readonly code: ErrorCode; readonly message: string };
@@ -62,40 +62,39 @@ export function toRaypackError(error: unknown): RaypackError {
   return new RaypackError('internal', 'internal error', undefined, { cause: error });
 }
 
-/** Request bodies up to this size are read to their end (and thrown away) after an early error; see sendError. */
-export const DEFAULT_DRAIN_LIMIT_BYTES = 24 * 1024 * 1024;
+/** After an early answer, this much of the rest of a body is read and thrown away, for at most this long; see sendError. */
+export const DEFAULT_DRAIN: LingerLimits = { maxBytes: 64 * 1024 * 1024, maxMs: 10_000 };
 
 /**
  * Send `error` in the RAYPACK error shape, with Retry-After where it helps.
  *
- * An error may come before the client finished sending its body (a 413 mid-upload, a 401 on a header key). Many
- * clients (fetch/undici, Python requests) only read the answer once they have sent everything, and fail with
- * EPIPE if we close first. So a body of a declared, moderate size is read to its end and discarded (bytes, not
- * memory); anything larger or of unknown size gets `Connection: close` and is cut off.
+ * An error may come before the client finished sending its body (a 413 mid-upload, a 401 on a header key, a 503
+ * before the upload). Many clients (fetch/undici, Python requests) read the answer only once they have sent
+ * everything, and a socket closed with their bytes unread turns into a RST that destroys the answer. So the rest of
+ * the body is always read and discarded (bytes, not memory): a body of declared size up to `drain.maxBytes` to its
+ * end, keeping the connection; anything larger or of unknown size gets `Connection: close`, our side is ended right
+ * after the answer and what still comes is read and discarded until the client closes, `drain.maxBytes` more
+ * arrived or `drain.maxMs` passed (linger.ts).
  */
-export function sendError(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  error: RaypackError,
-  drainLimitBytes = DEFAULT_DRAIN_LIMIT_BYTES,
-): FastifyReply {
+export function sendError(request: FastifyRequest, reply: FastifyReply, error: RaypackError, drain: LingerLimits = DEFAULT_DRAIN): FastifyReply {
   // Every 503 says when to come back; a model that failed to load is not retried by clients every second.
   const retryAfter = error.details?.retryAfterSeconds ?? (error.status === 503 ? 30 : undefined);
   if (typeof retryAfter === 'number') reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfter))));
   const raw = request.raw;
-  if (!raw.complete) {
+  if (!raw.complete && !raw.destroyed) {
     const declared = Number(raw.headers['content-length']);
-    if (Number.isFinite(declared) && declared <= drainLimitBytes) {
-      raw.unpipe();
-      raw.resume();
-    } else {
+    const sized = raw.headers['transfer-encoding'] === undefined && Number.isFinite(declared);
+    raw.unpipe();
+    raw.resume();
+    if (!(sized && declared <= drain.maxBytes)) {
       reply.header('connection', 'close');
+      lingerAfterAnswer(raw.socket, drain);
     }
   }
   return reply.code(error.status).type('application/json; charset=utf-8').send(errorBody(error));
 }
 
-export function installErrorHandling(app: FastifyInstance, log: Logger, drainLimitBytes = DEFAULT_DRAIN_LIMIT_BYTES): void {
+export function installErrorHandling(app: FastifyInstance, log: Logger, drain: LingerLimits = DEFAULT_DRAIN): void {
   app.setErrorHandler((error, request, reply) => {
     const mapped = toRaypackError(error);
     if (mapped.status >= 500 && mapped.code !== 'busy') {
@@ -108,10 +107,10 @@ export function installErrorHandling(app: FastifyInstance, log: Logger, drainLim
         stack: cause instanceof Error ? cause.stack : undefined,
       });
     }
-    return sendError(request, reply, mapped, drainLimitBytes);
+    return sendError(request, reply, mapped, drain);
   });
   app.setNotFoundHandler((request, reply) =>
-    sendError(request, reply, new RaypackError('not_found', `no route ${request.method} ${request.url.split('?')[0].slice(0, 200)}`), drainLimitBytes),
+    sendError(request, reply, new RaypackError('not_found', `no route ${request.method} ${request.url.split('?')[0].slice(0, 200)}`), drain),
   );
 }
 

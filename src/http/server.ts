@@ -16,7 +16,8 @@ import { UrlFetcher, type FetchPolicy, type Resolver } from '../net/fetch-url.ts
 import type { InferenceQueue } from '../pipeline/inference-queue.ts';
 import { ApiGuard } from './auth.ts';
 import type { RouteContext } from './context.ts';
-import { clientErrorHandler, installErrorHandling, sendError } from './errors.ts';
+import { DEFAULT_DRAIN, clientErrorHandler, installErrorHandling, sendError } from './errors.ts';
+import type { LingerLimits } from './linger.ts';
 import { registerOpenApi, registerOpenApiRoute } from './openapi.ts';
 import { installRequestLog, requestLogger } from './request-log.ts';
 import { registerDeepstackRoutes, type DeepstackOptions } from './routes/deepstack.ts';
@@ -46,6 +47,14 @@ export interface ApiLimits {
   readonly connectionTimeoutMs?: number;
   /** API requests admitted at once; more get 503 before their upload is read (default 16). */
   readonly maxInFlight?: number;
+  /**
+   * After an answer given before the body was read (401, 413, 503...), this much more of the body is read and
+   * discarded so that clients which send everything before reading still get the answer (default the larger of
+   * 64 MiB and twice the upload limit).
+   */
+  readonly drainBytes?: number;
+  /** How long a connection closed after such an answer keeps reading and discarding (default 10 s). */
+  readonly lingerMs?: number;
 }
 
 export interface ApiDeps {
@@ -83,6 +92,12 @@ export function buildServer(deps: ApiDeps): FastifyInstance {
   const log = deps.logger ?? makeLogger('http');
   const limits = deps.limits ?? {};
   const maxFormBytes = limits.maxFormBytes ?? 64 * 1024;
+  const maxUploadBytes = limits.maxUploadBytes ?? 10 * 1024 * 1024;
+  // What is read and discarded after an early answer so that it reaches the client (errors.ts sendError).
+  const drain: LingerLimits = {
+    maxBytes: limits.drainBytes ?? Math.max(DEFAULT_DRAIN.maxBytes, 2 * maxUploadBytes),
+    maxMs: limits.lingerMs ?? DEFAULT_DRAIN.maxMs,
+  };
   const app = Fastify({
     loggerInstance: requestLogger(log),
     logController: new LogController({ disableRequestLogging: true }),
@@ -92,7 +107,7 @@ export function buildServer(deps: ApiDeps): FastifyInstance {
     keepAliveTimeout: limits.keepAliveTimeoutMs ?? 5_000,
     trustProxy: deps.trustProxy ?? false,
     return503OnClosing: true,
-    clientErrorHandler: clientErrorHandler({ maxBytes: 1024 * 1024, maxMs: 2_000 }),
+    clientErrorHandler: clientErrorHandler(drain),
     http: {
       headersTimeout: limits.headersTimeoutMs ?? 15_000,
       // Node checks the headers/request timeouts on this interval (30 s by default): check often enough that a
@@ -108,8 +123,8 @@ export function buildServer(deps: ApiDeps): FastifyInstance {
     guard,
     queue: deps.queue,
     stage: deps.stage ?? new AnalysisStage({ detectors: deps.detectors }),
-    fetcher: new UrlFetcher({ maxBytes: limits.maxUploadBytes ?? 10 * 1024 * 1024, ...deps.fetch }, deps.resolver),
-    form: { maxUploadBytes: limits.maxUploadBytes ?? 10 * 1024 * 1024, maxFieldBytes: maxFormBytes },
+    fetcher: new UrlFetcher({ maxBytes: maxUploadBytes, ...deps.fetch }, deps.resolver),
+    form: { maxUploadBytes, maxFieldBytes: maxFormBytes },
     decode: {
       maxPixels: limits.maxPixels ?? DEFAULT_MAX_PIXELS,
       maxImageSide: limits.maxImageSide ?? JPEG_MAX_SIDE,
@@ -121,9 +136,7 @@ export function buildServer(deps: ApiDeps): FastifyInstance {
     inFlight: { count: 0 },
   };
 
-  // After an early error, bodies up to about twice the upload limit are drained so clients can read the answer.
-  const drainLimitBytes = 2 * (limits.maxUploadBytes ?? 10 * 1024 * 1024) + 4 * 1024 * 1024;
-  installErrorHandling(app, log, drainLimitBytes);
+  installErrorHandling(app, log, drain);
   guard.install(app);
   // Only forms (and JSON, fastify's default) carry API parameters; a text/plain body is a 415, not a 400.
   app.removeContentTypeParser('text/plain');
@@ -145,7 +158,7 @@ export function buildServer(deps: ApiDeps): FastifyInstance {
         schema: { hide: true, response: ERROR_RESPONSES },
         handler: async (request, reply) => {
           reply.header('allow', 'POST');
-          return sendError(request, reply, new RaypackError('method_not_allowed', `${url} accepts POST only`), drainLimitBytes);
+          return sendError(request, reply, new RaypackError('method_not_allowed', `${url} accepts POST only`), drain);
         },
       });
     }
