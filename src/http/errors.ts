@@ -86,7 +86,8 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: R
     const sized = raw.headers['transfer-encoding'] === undefined && Number.isFinite(declared);
     raw.unpipe();
     raw.resume();
-    if (!(sized && declared <= drain.maxBytes)) {
+    // A body too slow to wait for (408) is not drained either: the connection is closed after the answer.
+    if (!(sized && declared <= drain.maxBytes) || error.code === 'request_timeout') {
       reply.header('connection', 'close');
       lingerAfterAnswer(raw.socket, drain);
     }

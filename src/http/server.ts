@@ -17,7 +17,9 @@ import type { InferenceQueue } from '../pipeline/inference-queue.ts';
 import { ApiGuard } from './auth.ts';
 import type { RouteContext } from './context.ts';
 import { DEFAULT_DRAIN, clientErrorHandler, installErrorHandling, sendError } from './errors.ts';
-import type { LingerLimits } from './linger.ts';
+import { lingerClose, type LingerLimits } from './linger.ts';
+import { Admission } from './admission.ts';
+import { BodyPaceGuard } from './body-pace.ts';
 import { registerOpenApi, registerOpenApiRoute } from './openapi.ts';
 import { installRequestLog, requestLogger } from './request-log.ts';
 import { registerDeepstackRoutes, type DeepstackOptions } from './routes/deepstack.ts';
@@ -45,8 +47,16 @@ export interface ApiLimits {
   readonly keepAliveTimeoutMs?: number;
   /** Idle socket timeout (default 30 s). */
   readonly connectionTimeoutMs?: number;
-  /** API requests admitted at once; more get 503 before their upload is read (default 16). */
+  /** API requests past their body and key at once (fetching, queued, analysed); more get 503 (default 16). */
   readonly maxInFlight?: number;
+  /** API request bodies arriving at once; more get 503 before their upload is read (default 32). */
+  readonly maxReceiving?: number;
+  /** Per client address (IPv6: per /64), in each of the two stages above (default 8). */
+  readonly maxPerClient?: number;
+  /** A request body must arrive at this average rate over every bodyWindowMs, or it gets 408 (default 1024 B/s). */
+  readonly minBodyBytesPerSecond?: number;
+  /** The window of that rate (default 10 s). */
+  readonly bodyWindowMs?: number;
   /**
    * After an answer given before the body was read (401, 413, 503...), this much more of the body is read and
    * discarded so that clients which send everything before reading still get the answer (default the larger of
@@ -132,12 +142,27 @@ export function buildServer(deps: ApiDeps): FastifyInstance {
     },
     license: deps.license ?? 'commercial',
     log,
-    maxInFlight: limits.maxInFlight ?? 16,
-    inFlight: { count: 0 },
+    admission: new Admission(
+      { maxInFlight: limits.maxInFlight ?? 16, maxReceiving: limits.maxReceiving ?? 32, maxPerClient: limits.maxPerClient ?? 8 },
+      deps.queue,
+    ),
   };
 
   installErrorHandling(app, log, drain);
   guard.install(app);
+  // Every request body must keep arriving (API uploads, and bodies drained after an early answer).
+  const minBodyBytesPerSecond = limits.minBodyBytesPerSecond ?? 1024;
+  const bodyWindowMs = limits.bodyWindowMs ?? 10_000;
+  const pace = new BodyPaceGuard(
+    { minBytesPerSecond: minBodyBytesPerSecond, windowMs: bodyWindowMs },
+    (request, reply) => {
+      const error = new RaypackError('request_timeout', `the request body arrived too slowly (under ${minBodyBytesPerSecond} bytes/s over ${bodyWindowMs / 1000} s)`);
+      sendError(request, reply, error, drain);
+    },
+    (socket) => lingerClose(socket, drain),
+  );
+  app.addHook('onRequest', async (request, reply) => pace.watch(request, reply));
+  app.addHook('onClose', async () => pace.close());
   // Only forms (and JSON, fastify's default) carry API parameters; a text/plain body is a 415, not a 400.
   app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {

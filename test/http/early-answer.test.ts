@@ -27,7 +27,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'big.jpg'), Buffer.concat([sample(1), Buffer.alloc(16 * MiB)]));
   writeFileSync(join(dir, 'photo.jpg'), sample(1));
   // 1 MiB uploads: a 16 MiB body is far over the limit and was beyond what the old code drained (2 x limit + 4 MiB).
-  app = testServer({ limits: { maxUploadBytes: MiB, maxInFlight: 64 }, authFailures: { maxFailures: 1_000_000 } });
+  app = testServer({ limits: { maxUploadBytes: MiB, maxInFlight: 64, maxReceiving: 64, maxPerClient: 64 }, authFailures: { maxFailures: 1_000_000 } });
   await app.listen({ host: '127.0.0.1', port: 0 });
   port = (app.server.address() as AddressInfo).port;
 });
@@ -69,6 +69,17 @@ describe(`${CLIENTS} clients at once that send their whole body before reading`,
     expect(JSON.parse(answers[0].body).error.code).toBe('payload_too_large');
   });
 
+  it('503 before the upload is read (no receiving place free): every client reads that too', async () => {
+    const narrow = testServer({ limits: { maxUploadBytes: MiB, maxReceiving: 3, maxPerClient: 3 }, authFailures: { maxFailures: 1_000_000 } });
+    await narrow.listen({ host: '127.0.0.1', port: 0 });
+    const narrowPort = (narrow.server.address() as AddressInfo).port;
+    const answers = await Promise.all(Array.from({ length: CLIENTS }, () => sendEverythingFirst({ port: narrowPort, headers: { apikey: KEY }, fileBytes: 16 * MiB })));
+    await narrow.close();
+    const counts = tally(answers);
+    expect(Object.keys(counts).sort()).toEqual(['413', '503']);
+    expect(counts[503]).toBeGreaterThan(0);
+  });
+
   it('chunked bodies (no declared size): 401 and 413 reach every client, with Connection: close', async () => {
     const answers = await Promise.all(
       Array.from({ length: CLIENTS }, (_, i) =>
@@ -98,7 +109,7 @@ describe(`${CLIENTS} curl clients at once`, () => {
   });
 
   it('bodies far beyond what is drained still get their answer when the client reads while it sends', async () => {
-    const tight = testServer({ limits: { maxUploadBytes: MiB, drainBytes: 2 * MiB }, authFailures: { maxFailures: 1_000_000 } });
+    const tight = testServer({ limits: { maxUploadBytes: MiB, drainBytes: 2 * MiB, maxReceiving: 64, maxPerClient: 64 }, authFailures: { maxFailures: 1_000_000 } });
     await tight.listen({ host: '127.0.0.1', port: 0 });
     const tightUrl = `http://127.0.0.1:${(tight.server.address() as AddressInfo).port}/raypackfacev3`;
     const results = await Promise.all(
