@@ -39,11 +39,13 @@ const stop = new AbortController();
 /** A sleep the end of the run cuts short. */
 const wait = (ms: number): Promise<void> =>
   new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    stop.signal.addEventListener('abort', () => {
+    const done = (): void => {
       clearTimeout(timer);
+      stop.signal.removeEventListener('abort', done);
       resolve();
-    });
+    };
+    const timer = setTimeout(done, ms);
+    stop.signal.addEventListener('abort', done, { once: true });
   });
 
 if (!rtspServerAvailable()) {
