@@ -39,6 +39,8 @@ type Stage = 'receiving' | 'inFlight';
 interface Ticket {
   readonly client: string;
   stage: Stage | undefined;
+  /** The answer was sent or the client went away: nothing may be taken any more. */
+  closed: boolean;
 }
 
 export class Admission {
@@ -56,21 +58,22 @@ export class Admission {
     if (!this.queue.hasRoom()) {
       throw new RaypackError('busy', 'the inference queue is full, try again shortly', { retryAfterSeconds: 1 });
     }
-    const ticket: Ticket = { client: clientKey(request.ip), stage: undefined };
+    const ticket: Ticket = { client: clientKey(request.ip), stage: undefined, closed: false };
     this.take(ticket, 'receiving', this.limits.maxReceiving, 'too many uploads in progress');
     this.tickets.set(request.raw, ticket);
     // 'close' fires once whether the answer was sent or the client went away.
-    reply.raw.once('close', () => this.release(ticket));
+    reply.raw.once('close', () => {
+      ticket.closed = true;
+      this.release(ticket);
+    });
   };
 
-  /**
-   * The body has arrived and its key was accepted: trade the receiving place for an in-flight slot (503 when none
-   * is free). A request that came in without onRequest (none here) is admitted against the totals only.
-   */
+  /** The body has arrived and its key was accepted: trade the receiving place for an in-flight slot (503 when none is free). */
   admit(request: FastifyRequest): void {
     const ticket = this.tickets.get(request.raw);
-    if (!ticket) return;
-    if (ticket.stage === 'inFlight') return;
+    // No ticket (a request that came in without onRequest), already admitted, or already over (its 'close' has
+    // fired: a slot taken now would never be given back).
+    if (!ticket || ticket.stage === 'inFlight' || ticket.closed) return;
     this.release(ticket);
     this.take(ticket, 'inFlight', this.limits.maxInFlight, 'too many requests in progress');
   }

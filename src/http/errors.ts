@@ -65,6 +65,11 @@ export function toRaypackError(error: unknown): RaypackError {
 /** After an early answer, this much of the rest of a body is read and thrown away, for at most this long; see sendError. */
 export const DEFAULT_DRAIN: LingerLimits = { maxBytes: 64 * 1024 * 1024, maxMs: 10_000 };
 
+/** The linger after an answer to a client that was too slow anyway (408s): at most 2 s. */
+export function shortLinger(drain: LingerLimits): LingerLimits {
+  return { maxBytes: drain.maxBytes, maxMs: Math.min(drain.maxMs, 2_000) };
+}
+
 /**
  * Send `error` in the RAYPACK error shape, with Retry-After where it helps.
  *
@@ -86,10 +91,12 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: R
     const sized = raw.headers['transfer-encoding'] === undefined && Number.isFinite(declared);
     raw.unpipe();
     raw.resume();
-    // A body too slow to wait for (408) is not drained either: the connection is closed after the answer.
-    if (!(sized && declared <= drain.maxBytes) || error.code === 'request_timeout') {
+    // A body too slow to wait for (408) is not drained either: the connection is closed after the answer, with a
+    // short linger (such a client has next to nothing unsent).
+    const tooSlow = error.code === 'request_timeout';
+    if (!(sized && declared <= drain.maxBytes) || tooSlow) {
       reply.header('connection', 'close');
-      lingerAfterAnswer(raw.socket, drain);
+      lingerAfterAnswer(raw.socket, tooSlow ? shortLinger(drain) : drain);
     }
   }
   return reply.code(error.status).type('application/json; charset=utf-8').send(errorBody(error));

@@ -16,7 +16,7 @@ import { UrlFetcher, type FetchPolicy, type Resolver } from '../net/fetch-url.ts
 import type { InferenceQueue } from '../pipeline/inference-queue.ts';
 import { ApiGuard } from './auth.ts';
 import type { RouteContext } from './context.ts';
-import { DEFAULT_DRAIN, clientErrorHandler, installErrorHandling, sendError } from './errors.ts';
+import { DEFAULT_DRAIN, clientErrorHandler, installErrorHandling, sendError, shortLinger } from './errors.ts';
 import { lingerClose, type LingerLimits } from './linger.ts';
 import { Admission } from './admission.ts';
 import { BodyPaceGuard } from './body-pace.ts';
@@ -117,7 +117,8 @@ export function buildServer(deps: ApiDeps): FastifyInstance {
     keepAliveTimeout: limits.keepAliveTimeoutMs ?? 5_000,
     trustProxy: deps.trustProxy ?? false,
     return503OnClosing: true,
-    clientErrorHandler: clientErrorHandler(drain),
+    // Node's own refusals (parse errors, header and request timeouts) come from clients that sent little or too slowly.
+    clientErrorHandler: clientErrorHandler(shortLinger(drain)),
     http: {
       headersTimeout: limits.headersTimeoutMs ?? 15_000,
       // Node checks the headers/request timeouts on this interval (30 s by default): check often enough that a

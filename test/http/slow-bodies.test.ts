@@ -135,6 +135,27 @@ describe('receiving places and in-flight slots (narrow limits, 2 s window)', () 
     expect((await normalPost(port, '127.0.0.6')).status).toBe(200);
   });
 
+  it('places are given back: clients that vanish mid-upload or right after sending do not leak them', async () => {
+    for (let i = 0; i < 10; i += 1) {
+      const socket = connect({ port, host: '127.0.0.1' });
+      socket.on('error', () => undefined);
+      const half = photoForm.payload.subarray(0, i % 2 === 0 ? 1000 : photoForm.payload.length);
+      socket.write(`POST /raypackfacev3 HTTP/1.1\r\nHost: x\r\nContent-Type: ${photoForm.headers['content-type']}\r\nContent-Length: ${photoForm.payload.length}\r\n\r\n`);
+      // Half of them end their side with the last byte (the server sees the FIN with the body and closes the
+      // exchange while the form is still being parsed), the others go away mid-upload.
+      if (i % 2 === 1) {
+        socket.end(half);
+        await new Promise((resolve) => setTimeout(resolve, 30));
+      } else {
+        socket.write(half);
+        await new Promise((resolve) => setTimeout(resolve, i % 3 === 0 ? 0 : 30));
+      }
+      socket.destroy();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    for (const from of ['127.0.0.7', '127.0.0.7', '127.0.0.8']) expect((await normalPost(port, from)).status).toBe(200);
+  });
+
   it('a photo sent over 5 s (about 29 KB/s, longer than the window) is answered 200', async () => {
     const body = Buffer.concat([photoForm.payload]);
     const socket = connect({ port, host: '127.0.0.1' });
