@@ -1,7 +1,6 @@
 /** What the API routes share: built once by buildServer, read by every route. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AnalysisStage } from '../analysis/stage.ts';
-import { RaypackError } from '../errors.ts';
 import type { DecodeLimits } from '../image/decode.ts';
 import type { Logger } from '../log.ts';
 import type { UrlFetcher } from '../net/fetch-url.ts';
