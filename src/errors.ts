@@ -7,7 +7,9 @@ export type ErrorCode =
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'undecodable_image'
+  | 'request_timeout'
   | 'too_many_requests'
+  | 'headers_too_large'
   | 'busy'
   | 'model_unavailable'
   | 'config_invalid'
@@ -23,7 +25,9 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   undecodable_image: 422,
+  request_timeout: 408,
   too_many_requests: 429,
+  headers_too_large: 431,
   busy: 503,
   model_unavailable: 503,
   config_invalid: 500,

@@ -56,10 +56,20 @@ export class ApiKeyStore {
     return this.keys.length;
   }
 
+  /** The SHA-256 of a presentable key (1 to 1024 characters), or undefined for a missing or oversized one. */
+  static digest(plaintext: string | undefined): Buffer | undefined {
+    if (typeof plaintext !== 'string' || plaintext.length === 0 || plaintext.length > 1024) return undefined;
+    return createHash('sha256').update(plaintext, 'utf8').digest();
+  }
+
   /** The identity of a presented plaintext key, or undefined. Constant time in the key's content. */
   verify(plaintext: string | undefined): ApiKeyIdentity | undefined {
-    if (typeof plaintext !== 'string' || plaintext.length === 0 || plaintext.length > 1024) return undefined;
-    const digest = createHash('sha256').update(plaintext, 'utf8').digest();
+    return this.verifyDigest(ApiKeyStore.digest(plaintext));
+  }
+
+  /** The identity of a presented key given by its digest (ApiKeyStore.digest), or undefined. */
+  verifyDigest(digest: Buffer | undefined): ApiKeyIdentity | undefined {
+    if (digest === undefined || digest.length !== 32) return undefined;
     let found: StoredKey | undefined;
     for (const key of this.keys) {
       // Compare against every key, even after a match, so the time does not depend on the key's position.

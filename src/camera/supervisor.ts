@@ -2,14 +2,17 @@
  * One supervised ffmpeg per camera: spawn, cut stdout into frames (written into the camera's FramePool buffers,
  * reused once nobody holds them: see frame-pool.ts and RawFrame), restart on exit with backoff, and a watchdog
  * that SIGKILLs an ffmpeg which has delivered no frame for `stallTimeoutMs` (a camera that hangs without closing
- * the socket). stderr goes to a ring buffer with credentials removed and is logged only when ffmpeg fails.
- * Timers and the clock are injectable so the state machine can be driven by fake time.
+ * the socket). While a restart is pending the camera is probed cheaply (reachability.ts) and ffmpeg restarts at
+ * once when the camera is back, however long the backoff had grown. stderr goes to a ring buffer with credentials
+ * removed and is logged only when ffmpeg fails. Timers, the clock and the probe are injectable so the state
+ * machine can be driven by fake time.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Logger } from '../log.ts';
 import { Backoff, type BackoffPolicy } from './backoff.ts';
 import { FramePool, type FrameBuffer, type FramePoolStats } from './frame-pool.ts';
 import { FrameSplitter } from './frame-splitter.ts';
+import { probeReachable, probeTargetFromArgs, type ProbeTarget } from './reachability.ts';
 import { StderrRing } from './stderr-ring.ts';
 
 export type CameraState = 'connecting' | 'streaming' | 'stalled' | 'backoff' | 'stopped';
@@ -72,6 +75,22 @@ export interface CameraSourceOptions {
   readonly killGraceMs?: number;
   /** Free frame buffers kept for reuse (see FramePool); default 4. */
   readonly framePoolCapacity?: number;
+  /**
+   * Probing while a restart is pending: the target (default: the network input of `args`; files and lavfi have
+   * none), every `intervalMs` (default 2 s, +-25 % jitter so cameras that went down together are not probed and
+   * restarted in step), each given `timeoutMs` (default 2 s). `false`: never probe.
+   */
+  readonly probe?: false | ProbeOptions;
+  /** Random numbers in [0, 1) for the jitter (tests fix them). */
+  readonly random?: () => number;
+}
+
+export interface ProbeOptions {
+  readonly target?: ProbeTarget;
+  readonly intervalMs?: number;
+  readonly timeoutMs?: number;
+  /** The probe itself (default probeReachable); tests inject faults here. */
+  readonly check?: (target: ProbeTarget, timeoutMs: number) => Promise<boolean>;
 }
 
 export class CameraSource {
@@ -89,6 +108,12 @@ export class CameraSource {
   private stopping = false;
   private watchdog: unknown;
   private restartTimer: unknown;
+  private probeTimer: unknown;
+  /** Bumped whenever a probing round must stop (restart, stop): a probe answering late is ignored. */
+  private probeGeneration = 0;
+  /** A probe found the camera down since it last streamed: the next probe that finds it up restarts ffmpeg. */
+  private seenDown = false;
+  private readonly probeConfig: Required<ProbeOptions> | undefined;
   private restartAt: number | undefined;
   private firstFrameAt: number | undefined;
   private lastFrameAt: number | undefined;
@@ -108,6 +133,11 @@ export class CameraSource {
     this.stderr = new StderrRing(100, options.secrets ?? []);
     const frameBytes = options.width * options.height * 3;
     this.splitter = new FrameSplitter(frameBytes, (frame) => this.onFrameBytes(frame), new FramePool(frameBytes, options.framePoolCapacity));
+    const target = options.probe === false ? undefined : (options.probe?.target ?? probeTargetFromArgs(options.args));
+    this.probeConfig =
+      options.probe === false || target === undefined
+        ? undefined
+        : { target, intervalMs: options.probe?.intervalMs ?? 2000, timeoutMs: options.probe?.timeoutMs ?? 2000, check: options.probe?.check ?? probeReachable };
   }
 
   onFrame(listener: (frame: RawFrame) => void): () => void {
@@ -131,6 +161,7 @@ export class CameraSource {
     this.stopping = true;
     this.clearTimer('watchdog');
     this.clearTimer('restartTimer');
+    this.stopProbing();
     const child = this.child;
     if (child && child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
@@ -169,6 +200,7 @@ export class CameraSource {
   }
 
   private spawnFfmpeg(): void {
+    this.stopProbing();
     this.starts += 1;
     this.firstFrameAt = undefined;
     this.stalledThisRun = false;
@@ -223,6 +255,44 @@ export class CameraSource {
       this.restartTimer = undefined;
       if (!this.stopping) this.spawnFfmpeg();
     }, delay);
+    this.startProbing();
+  }
+
+  /**
+   * While the restart is pending: probe now, and again every interval while the camera is down. A camera that is
+   * reachable and still fails (a wrong path, a refused login) is left to the backoff: one probe per restart. One
+   * that a probe found down and a later probe finds up gets ffmpeg at once, with the backoff started over (it may
+   * need a few quick tries while its stream comes up).
+   */
+  private startProbing(): void {
+    const probe = this.probeConfig;
+    if (!probe) return;
+    const generation = ++this.probeGeneration;
+    const current = (): boolean => generation === this.probeGeneration && this.state === 'backoff' && !this.stopping;
+    const round = async (): Promise<void> => {
+      this.probeTimer = undefined;
+      if (!current()) return;
+      const up = await probe.check(probe.target, probe.timeoutMs).catch(() => false);
+      if (!current()) return;
+      if (!up) {
+        this.seenDown = true;
+        const jitter = 0.75 + 0.5 * (this.options.random ?? Math.random)();
+        this.probeTimer = this.clock.setTimeout(() => void round(), Math.round(probe.intervalMs * jitter));
+        return;
+      }
+      if (!this.seenDown) return;
+      this.seenDown = false;
+      this.options.log.info('camera reachable again; restarting ffmpeg now', { restartWasInMs: this.status().nextRestartInMs });
+      this.clearTimer('restartTimer');
+      this.backoff.reset();
+      this.spawnFfmpeg();
+    };
+    void round();
+  }
+
+  private stopProbing(): void {
+    this.probeGeneration += 1;
+    this.clearTimer('probeTimer');
   }
 
   private onFrameBytes(ref: FrameBuffer): void {
@@ -242,6 +312,7 @@ export class CameraSource {
     this.recent.push(now);
     if (this.recent.length > 64) this.recent.shift();
     if (this.state !== 'streaming') {
+      this.seenDown = false;
       this.setState('streaming');
       this.options.log.info('streaming', { starts: this.starts });
     }
@@ -269,7 +340,7 @@ export class CameraSource {
     }, timeoutMs);
   }
 
-  private clearTimer(which: 'watchdog' | 'restartTimer'): void {
+  private clearTimer(which: 'watchdog' | 'restartTimer' | 'probeTimer'): void {
     if (this[which] !== undefined) this.clock.clearTimeout(this[which]);
     this[which] = undefined;
   }

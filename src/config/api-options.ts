@@ -25,12 +25,17 @@ export function apiOptions(config: Pick<Config, 'api' | 'license'>, ca?: string)
       maxUploadBytes: api.max_upload_bytes,
       maxFormBytes: api.max_form_bytes,
       maxPixels: api.max_pixels,
+      maxImageSide: api.max_image_side,
       decodeTimeoutSeconds: api.decode_timeout_seconds,
       requestTimeoutMs: ms(api.request_timeout_seconds),
       headersTimeoutMs: ms(api.headers_timeout_seconds),
       keepAliveTimeoutMs: ms(api.keep_alive_timeout_seconds),
       connectionTimeoutMs: ms(api.connection_timeout_seconds),
       maxInFlight: api.max_in_flight,
+      maxReceiving: api.max_receiving,
+      maxPerClient: api.max_per_client,
+      minBodyBytesPerSecond: api.min_body_bytes_per_second,
+      bodyWindowMs: ms(api.body_window_seconds),
     },
     // Every key given explicitly: buildServer spreads this over its defaults, so an undefined maxBytes would
     // replace "the upload limit" with the fetcher's own 10 MB.
@@ -43,7 +48,12 @@ export function apiOptions(config: Pick<Config, 'api' | 'license'>, ca?: string)
     },
     trustProxy: Array.isArray(api.trust_proxy) ? api.trust_proxy.map((entry) => entry.trim()) : api.trust_proxy,
     license: config.license,
-    authFailures: { maxFailures: api.auth_failures.max_failures, windowMs: ms(api.auth_failures.window_seconds) },
+    authFailures: {
+      maxFailures: api.auth_failures.max_failures,
+      ...(api.auth_failures.max_distinct_keys === undefined ? {} : { maxDistinctKeys: api.auth_failures.max_distinct_keys }),
+      windowMs: ms(api.auth_failures.window_seconds),
+      trustMs: ms(api.auth_failures.trust_seconds),
+    },
   };
 }
 

@@ -28,7 +28,7 @@ export const API_SCHEMA = {
       maximum: 1073741824,
       default: 10485760,
       description:
-        'Largest uploaded image in bytes (10 MB); larger uploads get 413 while they stream in. Memory held by uploads is at most max_in_flight times this.',
+        'Largest uploaded image in bytes (10 MB); larger uploads get 413 while they stream in. Memory held by uploads is at most (max_receiving + max_in_flight) times this.',
     },
     max_form_bytes: {
       type: 'integer',
@@ -43,6 +43,14 @@ export const API_SCHEMA = {
       maximum: 1000000000,
       default: 40000000,
       description: 'Largest image in pixels (width x height, 40 MP), checked from its header before decoding; larger images get 413.',
+    },
+    max_image_side: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 65500,
+      default: 65500,
+      description:
+        'Longest image side (width or height) in pixels, checked from its header before decoding; longer images get 413. 65500 is the most a JPEG can have, and every picture answer is a JPEG.',
     },
     decode_timeout_seconds: {
       type: 'integer',
@@ -60,8 +68,32 @@ export const API_SCHEMA = {
       minimum: 1,
       maximum: 1024,
       default: 16,
-      description: 'API requests admitted at once; more get 503 with Retry-After before their upload is read.',
+      description:
+        'API requests past their upload and key at once (fetching an image URL, queued, analysed); more get 503 with Retry-After. A request takes its slot only once its body has arrived and its key was accepted.',
     },
+    max_receiving: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 4096,
+      default: 32,
+      description: 'API request bodies arriving at once; more get 503 with Retry-After before their upload is read.',
+    },
+    max_per_client: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 4096,
+      default: 8,
+      description:
+        'Of max_receiving and of max_in_flight, at most this many from one client address (IPv6: one /64), so that one address cannot take them all.',
+    },
+    min_body_bytes_per_second: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 1073741824,
+      default: 1024,
+      description: 'A request body must arrive at least this fast on average over every body_window_seconds, or it gets 408 and its connection is closed (0: no minimum).',
+    },
+    body_window_seconds: seconds(10, 'The window over which min_body_bytes_per_second is measured (the first one starts when the headers are in).'),
     trust_proxy: {
       type: ['boolean', 'array'],
       items: { type: 'string', minLength: 1 },
@@ -73,10 +105,24 @@ export const API_SCHEMA = {
       type: 'object',
       additionalProperties: false,
       default: {},
-      description: 'Key guessing: after max_failures missing or wrong keys from one address within window_seconds, that address gets 429.',
+      description:
+        'Key guessing, per client address over a sliding window: after max_failures missing or wrong keys, only keys that succeeded from that address before are checked (others get 429); after max_distinct_keys different wrong keys, every key gets 429. A success does not clear failures.',
       properties: {
-        max_failures: { type: 'integer', minimum: 1, maximum: 100000, default: 10, description: 'Failures allowed per window.' },
-        window_seconds: { type: 'number', exclusiveMinimum: 0, maximum: 86400, default: 60, description: 'Length of the window.' },
+        max_failures: { type: 'integer', minimum: 1, maximum: 100000, default: 10, description: 'Failures per window before only known keys are checked.' },
+        max_distinct_keys: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 100000,
+          description: 'Different wrong keys per window before no key from the address is checked. Default: 3 x max_failures (never fewer than max_failures).',
+        },
+        window_seconds: { type: 'number', exclusiveMinimum: 0, maximum: 86400, default: 60, description: 'Length of the sliding window.' },
+        trust_seconds: {
+          type: 'number',
+          exclusiveMinimum: 0,
+          maximum: 31536000,
+          default: 86400,
+          description: 'How long a key that succeeded from an address stays known there (is checked while that address is blocked for other keys).',
+        },
       },
     },
     fetch: {

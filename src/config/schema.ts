@@ -177,7 +177,8 @@ export const CONFIG_SCHEMA = {
       type: 'object',
       additionalProperties: false,
       default: {},
-      description: 'Delay before restarting a failed ffmpeg: doubles from initial to max; reset after a run of at least max seconds.',
+      description:
+        'Delay before restarting a failed ffmpeg: doubles from initial to max; reset after a run of at least max seconds. Meanwhile a network camera that is down is probed every ~2 s (a TCP connect and an RTSP OPTIONS): when it answers again ffmpeg restarts at once and the delays start over.',
       properties: {
         initial_seconds: { type: 'number', exclusiveMinimum: 0, default: 1, description: 'First restart delay.' },
         max_seconds: { type: 'number', exclusiveMinimum: 0, default: 60, description: 'Longest restart delay.' },
@@ -241,10 +242,11 @@ export const CONFIG_SCHEMA = {
           type: 'object',
           additionalProperties: false,
           default: {},
-          description: 'Reconnect delays: double from initial to max while the broker is unreachable.',
+          description:
+            'Reconnect delays: double from initial to max while the broker is unreachable, each up to a quarter shorter at random. An attempt on a dead broker is one refused connection, so the cap stays low: a broker that returns is reconnected within max_seconds, however long it was away.',
           properties: {
             initial_seconds: { type: 'number', exclusiveMinimum: 0, default: 1, description: 'First reconnect delay.' },
-            max_seconds: { type: 'number', exclusiveMinimum: 0, default: 30, description: 'Longest reconnect delay.' },
+            max_seconds: { type: 'number', exclusiveMinimum: 0, default: 8, description: 'Longest reconnect delay.' },
           },
         },
         offline_buffer: {

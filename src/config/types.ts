@@ -63,14 +63,19 @@ export interface ApiConfig {
   max_upload_bytes: number;
   max_form_bytes: number;
   max_pixels: number;
+  max_image_side: number;
   decode_timeout_seconds: number;
   request_timeout_seconds: number;
   headers_timeout_seconds: number;
   keep_alive_timeout_seconds: number;
   connection_timeout_seconds: number;
   max_in_flight: number;
+  max_receiving: number;
+  max_per_client: number;
+  min_body_bytes_per_second: number;
+  body_window_seconds: number;
   trust_proxy: boolean | string[];
-  auth_failures: { max_failures: number; window_seconds: number };
+  auth_failures: { max_failures: number; max_distinct_keys?: number; window_seconds: number; trust_seconds: number };
   fetch: { allow: string[]; max_bytes?: number; timeout_seconds: number; max_redirects: number; ca_file?: string };
 }
 

@@ -1,13 +1,15 @@
 /**
  * API key checks for the HTTP API. A key sent in a header (`apikey: ...` or `Authorization: Bearer ...`) is
  * checked in onRequest, before a byte of the upload is read; a key sent as the `apikey` form field is checked as
- * soon as that field arrives. Missing and wrong keys get the same 401 body, and a client address that keeps
- * failing gets 429 for a while. Keys are never logged.
+ * soon as that field arrives. Missing and wrong keys get the same 401 body; a client address that keeps failing
+ * gets 429 for keys it has not used successfully before, and for every key once it tries many different ones
+ * (src/auth/failure-limiter.ts). Keys are never logged.
  */
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
-import type { ApiKeyIdentity, ApiKeyStore } from '../auth/api-keys.ts';
-import type { FailureLimiter } from '../auth/failure-limiter.ts';
+import { ApiKeyStore, type ApiKeyIdentity } from '../auth/api-keys.ts';
+import { MISSING_KEY, type FailureLimiter } from '../auth/failure-limiter.ts';
 import { RaypackError } from '../errors.ts';
+import { clientKey } from './client-address.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -25,6 +27,10 @@ declare module 'fastify' {
 }
 
 const UNAUTHORIZED_MESSAGE = 'a valid API key is required (form field apikey, header apikey, or Authorization: Bearer)';
+
+function tooManyFailures(retryAfterSeconds: number): RaypackError {
+  return new RaypackError('too_many_requests', 'too many failed API key attempts from this address; try again later', { retryAfterSeconds });
+}
 
 export class ApiGuard {
   constructor(
@@ -44,24 +50,28 @@ export class ApiGuard {
     return undefined;
   }
 
-  /** 429 for a client that failed too often recently. */
+  /** 429 before the body is read for an address on a hard block (no key from it is checked). */
   assertNotBlocked(request: FastifyRequest): void {
-    const retryAfterSeconds = this.failures.retryAfterSeconds(request.ip);
-    if (retryAfterSeconds > 0) {
-      throw new RaypackError('too_many_requests', 'too many failed API key attempts from this address; try again later', {
-        retryAfterSeconds,
-      });
-    }
+    const retryAfterSeconds = this.failures.hardRetryAfterSeconds(clientKey(request.ip));
+    if (retryAfterSeconds > 0) throw tooManyFailures(retryAfterSeconds);
   }
 
-  /** Accept `plaintext` for this request or throw 401 (and count the failure). */
+  /** Accept `plaintext` for this request, or throw 429 (the limiter refuses to check it) or 401 (counted). */
   accept(request: FastifyRequest, plaintext: string | undefined, options: { admin?: boolean } = {}): ApiKeyIdentity {
-    const identity = this.keys.verify(plaintext);
+    const client = clientKey(request.ip);
+    const digest = ApiKeyStore.digest(plaintext);
+    const keyId = digest ? digest.toString('hex', 0, 8) : MISSING_KEY;
+    const verdict = this.failures.verdict(client, keyId);
+    if (!verdict.check) {
+      this.failures.recordRefusal(client, keyId);
+      throw tooManyFailures(verdict.retryAfterSeconds);
+    }
+    const identity = this.keys.verifyDigest(digest);
     if (!identity || (options.admin === true && !identity.admin)) {
-      this.failures.recordFailure(request.ip);
+      this.failures.recordFailure(client, keyId);
       throw new RaypackError('unauthorized', UNAUTHORIZED_MESSAGE);
     }
-    this.failures.recordSuccess(request.ip);
+    this.failures.recordSuccess(client, keyId);
     request.apiKey = identity;
     return identity;
   }

@@ -4,7 +4,7 @@
  * field is handed to `onKey` as soon as it is parsed, so a wrong key stops the upload instead of waiting for it.
  */
 import type { FastifyRequest } from 'fastify';
-import { RaypackError } from '../errors.ts';
+import { RaypackError, isRaypackError } from '../errors.ts';
 import { toRaypackError } from './errors.ts';
 
 export interface UploadedFile {
@@ -79,9 +79,26 @@ async function readMultipart(request: FastifyRequest, limits: FormLimits, onKey:
       if (names.keys.has(name)) onKey(value);
     }
   } catch (error) {
-    throw toRaypackError(error);
+    throw multipartError(error);
   }
   return { fields, file };
+}
+
+/**
+ * What went wrong while the multipart body was parsed. Our own coded errors and @fastify/multipart's (they carry a
+ * 4xx status) keep their meaning; anything else came out of busboy reading the client's bytes (its constructor
+ * refuses a boundary over 252 characters with "The needle cannot have a length bigger than 256", a truncated body
+ * ends with "Unexpected end of form"...), so it is the client's malformed request: a 400, never a 500.
+ */
+function multipartError(error: unknown): RaypackError {
+  if (isRaypackError(error)) return error;
+  const status = (error as { statusCode?: unknown } | undefined)?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) return toRaypackError(error);
+  const reason = error instanceof Error ? error.message : String(error);
+  const message = /needle|boundary/i.test(reason)
+    ? 'the multipart/form-data boundary is missing or too long (RFC 2046 allows 1 to 70 characters)'
+    : 'the multipart/form-data body is malformed';
+  return new RaypackError('bad_parameter', message, undefined, { cause: error });
 }
 
 /**

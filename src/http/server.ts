@@ -10,13 +10,16 @@ import { FailureLimiter, type FailureLimiterOptions } from '../auth/failure-limi
 import { AnalysisStage } from '../analysis/stage.ts';
 import type { Detector, Task } from '../detect/types.ts';
 import { RaypackError } from '../errors.ts';
-import { DEFAULT_MAX_PIXELS } from '../image/decode.ts';
+import { DEFAULT_MAX_PIXELS, JPEG_MAX_SIDE } from '../image/decode.ts';
 import { logger as makeLogger, type Logger } from '../log.ts';
 import { UrlFetcher, type FetchPolicy, type Resolver } from '../net/fetch-url.ts';
 import type { InferenceQueue } from '../pipeline/inference-queue.ts';
 import { ApiGuard } from './auth.ts';
 import type { RouteContext } from './context.ts';
-import { installErrorHandling, sendError } from './errors.ts';
+import { DEFAULT_DRAIN, clientErrorHandler, installErrorHandling, sendError, shortLinger } from './errors.ts';
+import { lingerClose, type LingerLimits } from './linger.ts';
+import { Admission } from './admission.ts';
+import { BodyPaceGuard } from './body-pace.ts';
 import { registerOpenApi, registerOpenApiRoute } from './openapi.ts';
 import { installRequestLog, requestLogger } from './request-log.ts';
 import { registerDeepstackRoutes, type DeepstackOptions } from './routes/deepstack.ts';
@@ -32,6 +35,8 @@ export interface ApiLimits {
   readonly maxFormBytes?: number;
   /** Largest image in pixels, checked from its header before decoding (default 40 MP). */
   readonly maxPixels?: number;
+  /** Longest image side, width or height, checked from the header (default and at most 65500: a JPEG's limit). */
+  readonly maxImageSide?: number;
   /** Decode timeout in seconds (default 10). */
   readonly decodeTimeoutSeconds?: number;
   /** Whole request, upload included (default 60 s). */
@@ -42,8 +47,24 @@ export interface ApiLimits {
   readonly keepAliveTimeoutMs?: number;
   /** Idle socket timeout (default 30 s). */
   readonly connectionTimeoutMs?: number;
-  /** API requests admitted at once; more get 503 before their upload is read (default 16). */
+  /** API requests past their body and key at once (fetching, queued, analysed); more get 503 (default 16). */
   readonly maxInFlight?: number;
+  /** API request bodies arriving at once; more get 503 before their upload is read (default 32). */
+  readonly maxReceiving?: number;
+  /** Per client address (IPv6: per /64), in each of the two stages above (default 8). */
+  readonly maxPerClient?: number;
+  /** A request body must arrive at this average rate over every bodyWindowMs, or it gets 408 (default 1024 B/s). */
+  readonly minBodyBytesPerSecond?: number;
+  /** The window of that rate (default 10 s). */
+  readonly bodyWindowMs?: number;
+  /**
+   * After an answer given before the body was read (401, 413, 503...), this much more of the body is read and
+   * discarded so that clients which send everything before reading still get the answer (default the larger of
+   * 64 MiB and twice the upload limit).
+   */
+  readonly drainBytes?: number;
+  /** How long a connection closed after such an answer keeps reading and discarding (default 10 s). */
+  readonly lingerMs?: number;
 }
 
 export interface ApiDeps {
@@ -81,6 +102,12 @@ export function buildServer(deps: ApiDeps): FastifyInstance {
   const log = deps.logger ?? makeLogger('http');
   const limits = deps.limits ?? {};
   const maxFormBytes = limits.maxFormBytes ?? 64 * 1024;
+  const maxUploadBytes = limits.maxUploadBytes ?? 10 * 1024 * 1024;
+  // What is read and discarded after an early answer so that it reaches the client (errors.ts sendError).
+  const drain: LingerLimits = {
+    maxBytes: limits.drainBytes ?? Math.max(DEFAULT_DRAIN.maxBytes, 2 * maxUploadBytes),
+    maxMs: limits.lingerMs ?? DEFAULT_DRAIN.maxMs,
+  };
   const app = Fastify({
     loggerInstance: requestLogger(log),
     logController: new LogController({ disableRequestLogging: true }),
@@ -90,6 +117,8 @@ export function buildServer(deps: ApiDeps): FastifyInstance {
     keepAliveTimeout: limits.keepAliveTimeoutMs ?? 5_000,
     trustProxy: deps.trustProxy ?? false,
     return503OnClosing: true,
+    // Node's own refusals (parse errors, header and request timeouts) come from clients that sent little or too slowly.
+    clientErrorHandler: clientErrorHandler(shortLinger(drain)),
     http: {
       headersTimeout: limits.headersTimeoutMs ?? 15_000,
       // Node checks the headers/request timeouts on this interval (30 s by default): check often enough that a
@@ -105,19 +134,36 @@ export function buildServer(deps: ApiDeps): FastifyInstance {
     guard,
     queue: deps.queue,
     stage: deps.stage ?? new AnalysisStage({ detectors: deps.detectors }),
-    fetcher: new UrlFetcher({ maxBytes: limits.maxUploadBytes ?? 10 * 1024 * 1024, ...deps.fetch }, deps.resolver),
-    form: { maxUploadBytes: limits.maxUploadBytes ?? 10 * 1024 * 1024, maxFieldBytes: maxFormBytes },
-    decode: { maxPixels: limits.maxPixels ?? DEFAULT_MAX_PIXELS, timeoutSeconds: limits.decodeTimeoutSeconds ?? 10 },
+    fetcher: new UrlFetcher({ maxBytes: maxUploadBytes, ...deps.fetch }, deps.resolver),
+    form: { maxUploadBytes, maxFieldBytes: maxFormBytes },
+    decode: {
+      maxPixels: limits.maxPixels ?? DEFAULT_MAX_PIXELS,
+      maxImageSide: limits.maxImageSide ?? JPEG_MAX_SIDE,
+      timeoutSeconds: limits.decodeTimeoutSeconds ?? 10,
+    },
     license: deps.license ?? 'commercial',
     log,
-    maxInFlight: limits.maxInFlight ?? 16,
-    inFlight: { count: 0 },
+    admission: new Admission(
+      { maxInFlight: limits.maxInFlight ?? 16, maxReceiving: limits.maxReceiving ?? 32, maxPerClient: limits.maxPerClient ?? 8 },
+      deps.queue,
+    ),
   };
 
-  // After an early error, bodies up to about twice the upload limit are drained so clients can read the answer.
-  const drainLimitBytes = 2 * (limits.maxUploadBytes ?? 10 * 1024 * 1024) + 4 * 1024 * 1024;
-  installErrorHandling(app, log, drainLimitBytes);
+  installErrorHandling(app, log, drain);
   guard.install(app);
+  // Every request body must keep arriving (API uploads, and bodies drained after an early answer).
+  const minBodyBytesPerSecond = limits.minBodyBytesPerSecond ?? 1024;
+  const bodyWindowMs = limits.bodyWindowMs ?? 10_000;
+  const pace = new BodyPaceGuard(
+    { minBytesPerSecond: minBodyBytesPerSecond, windowMs: bodyWindowMs },
+    (request, reply) => {
+      const error = new RaypackError('request_timeout', `the request body arrived too slowly (under ${minBodyBytesPerSecond} bytes/s over ${bodyWindowMs / 1000} s)`);
+      sendError(request, reply, error, drain);
+    },
+    (socket) => lingerClose(socket, drain),
+  );
+  app.addHook('onRequest', async (request, reply) => pace.watch(request, reply));
+  app.addHook('onClose', async () => pace.close());
   // Only forms (and JSON, fastify's default) carry API parameters; a text/plain body is a 415, not a 400.
   app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
@@ -138,7 +184,7 @@ export function buildServer(deps: ApiDeps): FastifyInstance {
         schema: { hide: true, response: ERROR_RESPONSES },
         handler: async (request, reply) => {
           reply.header('allow', 'POST');
-          return sendError(request, reply, new RaypackError('method_not_allowed', `${url} accepts POST only`), drainLimitBytes);
+          return sendError(request, reply, new RaypackError('method_not_allowed', `${url} accepts POST only`), drain);
         },
       });
     }

@@ -1,6 +1,7 @@
 /**
  * Image decoding with limits: only JPEG, PNG and WebP (sniffed from the bytes, never trusted from a name or a
- * content type), a pixel limit checked from the header before any pixel is decoded, and a decode timeout.
+ * content type), a pixel limit and a side limit checked from the header before any pixel is decoded, and a decode
+ * timeout.
  */
 import sharp, { type Metadata } from 'sharp';
 import { RaypackError } from '../errors.ts';
@@ -13,9 +14,18 @@ export interface DecodeLimits {
   readonly maxPixels?: number;
   /** Abort decoding after this many seconds (default 10). */
   readonly timeoutSeconds?: number;
+  /** Longest side accepted, width or height (default and at most JPEG_MAX_SIDE). */
+  readonly maxImageSide?: number;
 }
 
 export const DEFAULT_MAX_PIXELS = 40_000_000;
+
+/**
+ * The longest side a JPEG can have: libjpeg(-turbo)'s JPEG_MAX_DIMENSION. Every image we decode may have to leave
+ * as a JPEG (anonymised picture answers, jsonimage), so a longer side is refused from the header (a 1 x 1000000
+ * strip is only 1 MP, but its answer could never be encoded), not discovered in the encoder after the detection.
+ */
+export const JPEG_MAX_SIDE = 65_500;
 
 // libvips caches decoded images by default; a daemon decoding untrusted uploads must not keep them.
 sharp.cache(false);
@@ -51,6 +61,7 @@ async function checkHeader(bytes: Uint8Array, limits: DecodeLimits): Promise<Che
   const format = sniffImageFormat(bytes);
   if (!format) throw new RaypackError('unsupported_media_type', 'not a JPEG, PNG or WebP image');
   const maxPixels = limits.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const maxSide = Math.min(limits.maxImageSide ?? JPEG_MAX_SIDE, JPEG_MAX_SIDE);
   let meta: Metadata;
   try {
     meta = await sharp(bytes, { limitInputPixels: false }).metadata();
@@ -65,6 +76,13 @@ async function checkHeader(bytes: Uint8Array, limits: DecodeLimits): Promise<Che
       width,
       height,
       maxPixels,
+    });
+  }
+  if (width > maxSide || height > maxSide) {
+    throw new RaypackError('payload_too_large', `the image is ${width}x${height} pixels; neither side may be longer than ${maxSide}`, {
+      width,
+      height,
+      maxSide,
     });
   }
   return { format, maxPixels, width, height, orientation: meta.orientation ?? 1 };

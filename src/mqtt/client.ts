@@ -1,6 +1,9 @@
 /**
- * The one wrapper around MQTT.js. It owns reconnection (doubling delay up to a cap) and a bounded offline buffer,
- * because MQTT.js's own offline queue has no bound. The device status is `online` (retained) on every connect and
+ * The one wrapper around MQTT.js. It owns reconnection (doubling delay up to a low cap, each delay shortened by up
+ * to a quarter at random so that clients that lost the broker together do not return in step; never longer than
+ * the cap, so a broker that comes back is found within it whatever the outage length: a reconnect attempt to a
+ * dead broker is one refused TCP connection, as cheap as any probe) and a bounded offline buffer, because MQTT.js's
+ * own offline queue has no bound. The device status is `online` (retained) on every connect and
  * `offline` as the last will and on a clean stop. Publishing never throws and never blocks a camera.
  */
 import { readFileSync } from 'node:fs';
@@ -24,6 +27,8 @@ export interface PublisherOptions {
   readonly buffer: { maxMessages: number; maxBytes: number };
   readonly log: Logger;
   readonly clock?: Clock;
+  /** Random numbers in [0, 1) for the reconnect jitter (tests fix them). */
+  readonly random?: () => number;
 }
 
 export interface PublisherStats {
@@ -212,7 +217,8 @@ export class MqttPublisher {
     const wasConnected = this.connected;
     this.connected = false;
     if (this.stopping || this.reconnectTimer !== undefined) return;
-    const delay = Math.min(this.options.reconnect.maxMs, this.options.reconnect.initialMs * 2 ** Math.min(this.failures, 30));
+    const nominal = Math.min(this.options.reconnect.maxMs, this.options.reconnect.initialMs * 2 ** Math.min(this.failures, 30));
+    const delay = Math.round(nominal * (1 - 0.25 * (this.options.random ?? Math.random)()));
     this.failures += 1;
     if (wasConnected) this.options.log.warn('lost the broker; buffering', { reconnectInMs: delay });
     else this.options.log.debug('broker unreachable', { reconnectInMs: delay });

@@ -5,42 +5,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFfmpegArgs } from '../../src/camera/ffmpeg-args.ts';
-import { CameraSource, type Clock } from '../../src/camera/supervisor.ts';
+import { CameraSource } from '../../src/camera/supervisor.ts';
+import { FakeClock } from '../helpers/fake-clock.ts';
 import { logger } from '../../src/log.ts';
 import { childProcesses, waitFor } from '../helpers/processes.ts';
 import { SilentCamera } from '../helpers/silent-camera.ts';
-
-class FakeClock implements Clock {
-  private time = 1_000_000;
-  private timers: Array<{ at: number; fn: () => void; id: number }> = [];
-  private nextId = 1;
-
-  now(): number {
-    return this.time;
-  }
-
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = this.nextId++;
-    this.timers.push({ at: this.time + ms, fn, id });
-    return id;
-  }
-
-  clearTimeout(handle: unknown): void {
-    this.timers = this.timers.filter((t) => t.id !== handle);
-  }
-
-  advance(ms: number): void {
-    const until = this.time + ms;
-    for (;;) {
-      const due = this.timers.filter((t) => t.at <= until).sort((a, b) => a.at - b.at)[0];
-      if (!due) break;
-      this.timers = this.timers.filter((t) => t !== due);
-      this.time = due.at;
-      due.fn();
-    }
-    this.time = until;
-  }
-}
 
 describe('CameraSource with fake time', () => {
   let silent: SilentCamera;

@@ -14,7 +14,7 @@ import { configReference } from '../../src/config/describe.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { isRaypackError, type RaypackError } from '../../src/errors.ts';
 import { buildServer } from '../../src/http/server.ts';
-import { DEFAULT_MAX_PIXELS } from '../../src/image/decode.ts';
+import { DEFAULT_MAX_PIXELS, JPEG_MAX_SIDE } from '../../src/image/decode.ts';
 import { setLogSink } from '../../src/log.ts';
 import { UrlFetcher } from '../../src/net/fetch-url.ts';
 import { InferenceQueue } from '../../src/pipeline/inference-queue.ts';
@@ -46,19 +46,25 @@ describe('api defaults', () => {
       maxUploadBytes: 10 * 1024 * 1024,
       maxFormBytes: 64 * 1024,
       maxPixels: DEFAULT_MAX_PIXELS,
+      maxImageSide: JPEG_MAX_SIDE,
       decodeTimeoutSeconds: 10,
       requestTimeoutMs: 60_000,
       headersTimeoutMs: 15_000,
       keepAliveTimeoutMs: 5_000,
       connectionTimeoutMs: 30_000,
       maxInFlight: 16,
+      maxReceiving: 32,
+      maxPerClient: 8,
+      minBodyBytesPerSecond: 1024,
+      bodyWindowMs: 10_000,
     });
     expect(defaults.trustProxy).toBe(false);
     expect(defaults.license).toBe('commercial');
     const fetcher = new UrlFetcher();
     expect(defaults.fetch).toEqual({ allow: [], maxBytes: fetcher.maxBytes, timeoutMs: fetcher.timeoutMs, maxRedirects: fetcher.maxRedirects });
     const limiter = new FailureLimiter();
-    expect(defaults.authFailures).toEqual({ maxFailures: limiter.maxFailures, windowMs: limiter.windowMs });
+    expect(defaults.authFailures).toEqual({ maxFailures: limiter.maxFailures, windowMs: limiter.windowMs, trustMs: limiter.trustMs });
+    expect(new FailureLimiter(defaults.authFailures).maxDistinctKeys).toBe(limiter.maxDistinctKeys);
   });
 
   it('build the same HTTP server as buildServer without options (timeouts and body limit as Node/fastify see them)', async () => {
@@ -102,9 +108,14 @@ describe('api values', () => {
         '  headers_timeout_seconds: 2.5',
         '  keep_alive_timeout_seconds: 1',
         '  connection_timeout_seconds: 9',
+        '  max_image_side: 4000',
         '  max_in_flight: 2',
+        '  max_receiving: 5',
+        '  max_per_client: 3',
+        '  min_body_bytes_per_second: 0',
+        '  body_window_seconds: 2.5',
         '  trust_proxy: [" 10.0.0.0/8", loopback, "fd00::/8"]',
-        '  auth_failures: { max_failures: 3, window_seconds: 0.5 }',
+        '  auth_failures: { max_failures: 3, max_distinct_keys: 7, window_seconds: 0.5, trust_seconds: 3600 }',
         '  fetch: { allow: [192.168.1.0/24, nas.lan, "*.cams"], timeout_seconds: 4, max_redirects: 0 }',
       ].join('\n'),
     });
@@ -114,17 +125,22 @@ describe('api values', () => {
         maxUploadBytes: 200_000,
         maxFormBytes: 4096,
         maxPixels: 1_000_000,
+        maxImageSide: 4000,
         decodeTimeoutSeconds: 3,
         requestTimeoutMs: 20_500,
         headersTimeoutMs: 2_500,
         keepAliveTimeoutMs: 1_000,
         connectionTimeoutMs: 9_000,
         maxInFlight: 2,
+        maxReceiving: 5,
+        maxPerClient: 3,
+        minBodyBytesPerSecond: 0,
+        bodyWindowMs: 2_500,
       },
       fetch: { allow: ['192.168.1.0/24', 'nas.lan', '*.cams'], maxBytes: 200_000, timeoutMs: 4_000, maxRedirects: 0, ca: 'PEM' },
       trustProxy: ['10.0.0.0/8', 'loopback', 'fd00::/8'],
       license: 'edge-lab',
-      authFailures: { maxFailures: 3, windowMs: 500 },
+      authFailures: { maxFailures: 3, maxDistinctKeys: 7, windowMs: 500, trustMs: 3_600_000 },
     });
     expect(apiOptions(loadConfig({ text: 'api: { max_upload_bytes: 200000, fetch: { max_bytes: 5000000 } }' }).config).fetch.maxBytes).toBe(5_000_000);
     expect(apiOptions(loadConfig({ text: 'api: { trust_proxy: true }' }).config).trustProxy).toBe(true);

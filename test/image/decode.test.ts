@@ -67,6 +67,17 @@ describe('decodeImage', () => {
     expect(process.memoryUsage().rss - before).toBeLessThan(200 * 1024 * 1024);
   });
 
+  it('refuses a side longer than a JPEG can have (or than maxImageSide) from the header, whatever the pixel count', async () => {
+    const strip = (width: number, height: number) =>
+      sharp({ create: { width, height, channels: 3, background: '#808080' } }).png().toBuffer();
+    expect(await codeOf(decodeImage(await strip(1_000_000, 1)))).toBe('payload_too_large');
+    expect(await codeOf(decodeImage(await strip(1, 65_501)))).toBe('payload_too_large');
+    // The limit cannot be raised past the encoder's: a configured 100000 still means 65500.
+    expect(await codeOf(decodeImage(await strip(65_501, 1), { maxImageSide: 100_000 }))).toBe('payload_too_large');
+    expect(await codeOf(decodeImage(photo, { maxImageSide: 1000 }))).toBe('payload_too_large');
+    expect((await decodeImage(await strip(65_500, 1))).width).toBe(65_500);
+  });
+
   it('sniffs formats from bytes only', () => {
     expect(sniffImageFormat(photo)).toBe('jpeg');
     expect(sniffImageFormat(pngClaiming(1, 1))).toBe('png');

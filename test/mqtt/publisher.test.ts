@@ -37,6 +37,8 @@ describe.skipIf(!mosquittoAvailable())('MqttPublisher with Mosquitto', () => {
       reconnect: { initialMs: 100, maxMs: 400 },
       buffer: { maxMessages: 20, maxBytes: 4096 },
       log,
+      // No jitter: the subscriber below must be in before the publisher's reconnect (the full 400 ms).
+      random: () => 0,
     });
     await publisher.start();
     expect(publisher.stats().connected).toBe(true);

@@ -190,6 +190,7 @@ export function registerDeepstackRoutes(app: FastifyInstance, ctx: RouteContext,
         if (key !== '' && !request.apiKey) ctx.guard.accept(request, key);
       }, FIELDS);
       authenticate(request, form.fields.api_key ?? form.fields.apikey);
+      ctx.admission.admit(request);
       const minConfidence = parseMinConfidence(form.fields.min_confidence);
       if (!form.file) throw new RaypackError('bad_parameter', 'image is required: upload the picture as the form field image', { parameter: 'image' });
       const queued = performance.now();
