@@ -159,7 +159,8 @@ export class Daemon {
     // The objects detector is loaded now too when cameras need it or the config picks one, so a model that cannot
     // load (e.g. an int8 copy that was never built) stops the start with its message instead of failing every frame.
     const cameraTasks = [...c.cameras.flatMap((cam) => cam.tasks), ...(c.demo ? DEMO_CAMERA.tasks : [])];
-    if (cameraTasks.some((t) => t === 'objects' || t === 'food') || Object.keys(c.models.objects).length > 0) {
+    const bodyMode = c.cameras.some((cam) => cam.facemode === 'body');
+    if (cameraTasks.some((t) => t === 'objects' || t === 'food') || bodyMode || Object.keys(c.models.objects).length > 0) {
       const objects = await this.detector('objects');
       log.info('objects detector ready', { model: objects.modelId, why: variantChoiceFor('objects', detectorOptions(c, 'objects')).reason });
     }
@@ -173,7 +174,9 @@ export class Daemon {
       privacyModels: () => (extra ??= Promise.all(privacy.models.map((id) => this.extraDetector(id)))),
       poseDetector: () => (this.pose ??= loadPoseDetector({ threads: c.inference.threads || undefined })),
     });
+    // What hiding needs is loaded now: a model that cannot load stops the start here, not every frame later.
     if (privacy.poseHeads) log.info('pose detector ready (for hiding heads)', { model: (await this.stage.poseDetectorReady()).modelId });
+    for (const model of await this.stage.privacyModelsReady()) log.info('second-opinion face model ready (for hiding)', { model: model.modelId });
     if (privacy.personHeads && !this.detectorPromises.has('objects')) {
       // Person heads need the objects detector: load it now, so a model that cannot load stops the start here.
       const objects = await this.detector('objects');

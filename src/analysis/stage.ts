@@ -127,6 +127,11 @@ export class AnalysisStage {
     };
   }
 
+  /** The second-opinion face models, loaded now (the daemon does so at start). */
+  async privacyModelsReady(): Promise<readonly Detector[]> {
+    return this.privacy.models.length > 0 && this.options.privacyModels ? this.options.privacyModels() : [];
+  }
+
   /** How many privacy tiles an image of this size gets (cameras take them one per frame). */
   async privacyGridSize(width: number, height: number): Promise<number> {
     const face = await this.detector('face');

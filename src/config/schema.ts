@@ -325,7 +325,7 @@ export const CONFIG_SCHEMA = {
       description:
         'What is HIDDEN in every anonymized picture (snapshots, MJPEG, API pictures), recall-first and separate from what is reported: its own face threshold, tiles, second-opinion models, head areas of people (src/analysis/privacy.ts). Defaults chosen by `raypack-edge eval --privacy` (README, Privacy).',
       properties: {
-        threshold: { type: 'number', minimum: 0.05, maximum: 1, default: 0.3, description: 'Face score from which a face is hidden (the API threshold and camera thresholds only limit what is reported).' },
+        threshold: { type: 'number', minimum: 0.05, maximum: 1, default: 0.2, description: 'Face score from which a face is hidden (the API threshold and camera thresholds only limit what is reported).' },
         tiles: {
           oneOf: [
             { type: 'string', enum: ['auto'] },
@@ -340,14 +340,14 @@ export const CONFIG_SCHEMA = {
         models: {
           type: 'array',
           items: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]*$' },
-          default: [],
-          description: 'Second-opinion face models (ids of face manifests), run on the whole image at their own default threshold; their faces are fused with the main model\'s.',
+          default: ['blazeface-back'],
+          description: 'Second-opinion face models (ids of face manifests), run on the whole image at their own default threshold; their faces are fused with the main model\'s. blazeface-back finds large masked faces the SSD misses.',
         },
-        person_heads: { type: 'boolean', default: true, description: 'Hide the head area of every person the objects detector finds whose head holds no detected face (a face turned away, masked or too small).' },
+        person_heads: { type: 'boolean', default: false, description: 'Hide the head area of every person the objects detector finds whose head holds no detected face (a face turned away, masked or too small).' },
         person_threshold: { type: 'number', minimum: 0.05, maximum: 1, default: 0.35, description: 'Person score from which person_heads (and facemode body) hide.' },
         pose_heads: {
           type: 'boolean',
-          default: false,
+          default: true,
           description: 'Hide the head area of every pose (MoveNet MultiPose: nose, eyes, ears, shoulders) whose head holds no detected face; more exact than person_heads, at the cost of a pose pass per image.',
         },
         tiles_per_frame: {

@@ -5,7 +5,7 @@
  * Bytes are counted on the socket (the HTTP parser may consume it without 'data' events), so the guard never
  * touches the body stream itself. One ticker serves every watched request.
  */
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 export interface BodyPaceLimits {
@@ -61,6 +61,8 @@ export class BodyPaceGuard {
     const raw = request.raw;
     if (raw.complete || !hasBody(request) || this.limits.minBytesPerSecond <= 0) return;
     const socket = raw.socket;
+    // Requests made in-process (fastify's inject) have a stand-in socket that counts no bytes: nothing to pace.
+    if (!(socket instanceof Socket)) return;
     this.watched.add({ request, reply, socket, baseBytes: socket.bytesRead, samples: [{ at: this.clock.now(), bytes: 0 }] });
     if (this.ticker === undefined) {
       const ticker = this.clock.setInterval(() => this.tick(), this.tickMs);

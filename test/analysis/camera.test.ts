@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CameraAnalyser, type AnalysedFrame, type AnalysisResult } from '../../src/analysis/camera.ts';
+import { DEFAULT_PRIVACY } from '../../src/analysis/privacy.ts';
 import { AnalysisStage } from '../../src/analysis/stage.ts';
 import { area, intersection } from '../../src/core/geometry.ts';
 import { loadDetector } from '../../src/detect/registry.ts';
@@ -82,7 +83,7 @@ describe('camera analysis', () => {
     const objects = await loadDetector('objects');
     try {
       const delivered: AnalysisResult[] = [];
-      const stage = new AnalysisStage({ detectors: async (task) => (task === 'face' ? real : objects) });
+      const stage = new AnalysisStage({ detectors: async (task) => (task === 'face' ? real : objects), privacy: { ...DEFAULT_PRIVACY, personHeads: true, poseHeads: false, models: [] } });
       const cam = new CameraAnalyser({
         stage,
         settings: { camera: 'cam', tasks: ['face'], thresholds: {}, lang: 'en', privacy: 'faces', tilesPerFrame: 1 },

@@ -20,7 +20,7 @@ import { logger } from '../../src/log.ts';
 import { startLocalBroker } from '../../src/mqtt/broker.ts';
 import { isNpm, launcherChain, parseStat, type ProcessInfo } from '../../src/os/launcher-watch.ts';
 import { Mosquitto, mosquittoAvailable } from '../helpers/mosquitto.ts';
-import { childProcesses, freePort, waitFor } from '../helpers/processes.ts';
+import { childProcesses, commandLine, freePort, waitFor } from '../helpers/processes.ts';
 import { makeTempDir } from '../helpers/rtsp.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -109,14 +109,17 @@ describe('npx raypack-edge start, then SIGTERM to npx', () => {
     const config = join(stateDir, 'config.yaml');
     writeFileSync(config, `state_dir: ${stateDir}\ndemo: true\nmqtt: { embedded: { port: 0 } }\nhttp: { port: 0 }\n`);
     const npx = run('npx', ['--yes', 'raypack-edge', 'start', '--config', config]);
-    // npx -> sh -c -> node (the daemon) -> ffmpeg (the demo camera).
+    // npx -> sh -c -> node (the daemon) -> ffmpeg (the demo camera). On a machine where npx has not linked the
+    // package yet, it first runs the package's install script the same way (sh -c tsx scripts/build-models.ts):
+    // the daemon is the node whose command line is the start command.
+    const isDaemon = (pid: number) => / start( |$)/.test(commandLine(pid));
     const daemon = await waitFor(
       () => {
         for (const shell of childProcesses(npx.child.pid!, 'sh').live) {
-          const node = childProcesses(shell, 'node').live[0];
+          const node = childProcesses(shell, 'node').live.find(isDaemon);
           if (node) return node;
         }
-        return childProcesses(npx.child.pid!, 'node').live[0];
+        return childProcesses(npx.child.pid!, 'node').live.find(isDaemon);
       },
       60_000,
       'the daemon under npx',

@@ -42,6 +42,15 @@ export function childProcesses(ppid: number, name: string): { live: number[]; zo
   return { live, zombies };
 }
 
+/** A process's arguments joined by spaces ('' once it is gone). */
+export function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+  } catch {
+    return '';
+  }
+}
+
 /** Every process named `name` (any parent), for checking nothing was left behind. */
 export function processesNamed(name: string, argvIncludes?: string): number[] {
   const out: number[] = [];
