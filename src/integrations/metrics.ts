@@ -47,30 +47,18 @@ export class Metrics {
     const registers = [registry];
     const statuses = () => [...cameras().values()].map((c) => c.status());
 
-    /** A counter whose value is read from a running part at scrape time (the part owns the count). */
-    const readCounter = <L extends string>(name: string, help: string, labelNames: readonly L[], read: () => Array<[Partial<Record<L, string>>, number]>): void => {
-      new Counter<L>({
-        name,
-        help,
-        labelNames,
-        registers,
-        collect() {
-          this.reset();
-          for (const [labels, value] of read()) this.inc(labels, value);
-        },
-      });
+    /** A counter or gauge whose values are read from a running part at scrape time (the part owns the count). */
+    type Read<L extends string> = () => Array<[Partial<Record<L, string>>, number]>;
+    const collectFrom = <L extends string>(read: Read<L>) =>
+      function collect(this: { reset(): void; inc(labels: Partial<Record<L, string>>, value: number): void }): void {
+        this.reset();
+        for (const [labels, value] of read()) this.inc(labels, value);
+      };
+    const readCounter = <L extends string>(name: string, help: string, labelNames: readonly L[], read: Read<L>): void => {
+      new Counter<L>({ name, help, labelNames, registers, collect: collectFrom(read) });
     };
-    const readGauge = <L extends string>(name: string, help: string, labelNames: readonly L[], read: () => Array<[Partial<Record<L, string>>, number]>): void => {
-      new Gauge<L>({
-        name,
-        help,
-        labelNames,
-        registers,
-        collect() {
-          this.reset();
-          for (const [labels, value] of read()) this.set(labels, value);
-        },
-      });
+    const readGauge = <L extends string>(name: string, help: string, labelNames: readonly L[], read: Read<L>): void => {
+      new Gauge<L>({ name, help, labelNames, registers, collect: collectFrom(read) });
     };
 
     readCounter('raypack_camera_frames_received_total', 'Frames received from ffmpeg.', ['camera'], () =>
