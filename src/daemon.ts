@@ -77,6 +77,7 @@ export function privacySettings(p: Config['privacy']): PrivacySettings {
     personHeads: p.person_heads,
     personThreshold: p.person_threshold,
     poseHeads: p.pose_heads,
+    headCover: p.head_cover,
   };
 }
 

@@ -12,7 +12,8 @@ import type { Rect } from '../../src/core/geometry.ts';
 import type { AnalysisStage } from '../../src/analysis/stage.ts';
 import type { PrivacyMode } from '../../src/analysis/types.ts';
 import { DEFAULT_PRIVACY, type PrivacySettings } from '../../src/analysis/privacy.ts';
-import { expandWithMargin, hiddenAreas } from '../../src/image/anonymize.ts';
+import { expandWithMargin } from '../../src/core/geometry.ts';
+import { hiddenAreas } from '../../src/image/anonymize.ts';
 import type { Dataset } from './datasets.ts';
 
 /** What hiding looked like before the privacy stage: one whole-image face pass, hidden from score 0.5. */

@@ -350,6 +350,13 @@ export const CONFIG_SCHEMA = {
           default: true,
           description: 'Hide the head area of every pose (MoveNet MultiPose: nose, eyes, ears, shoulders) whose head holds no detected face; more exact than person_heads, at the cost of a pose pass per image.',
         },
+        head_cover: {
+          type: 'number',
+          minimum: 0,
+          maximum: 1,
+          default: 0.5,
+          description: 'When a head (pose_heads, person_heads) counts as hidden already by the faces found in it: 0, when a face box lies at least half inside it; above 0, only when those faces with their margin cover at least this share of the head (a masked face whose box holds the eyes only then gets its head hidden whole).',
+        },
         tiles_per_frame: {
           type: 'integer',
           minimum: 0,

@@ -141,6 +141,7 @@ export interface PrivacyConfig {
   person_heads: boolean;
   person_threshold: number;
   pose_heads: boolean;
+  head_cover: number;
   tiles_per_frame: number;
   max_missed_seconds: number;
 }

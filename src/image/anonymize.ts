@@ -7,20 +7,12 @@
  */
 import sharp, { type OverlayOptions } from 'sharp';
 import type { RgbImage } from '../core/image.ts';
-import type { Rect } from '../core/geometry.ts';
+import { DEFAULT_MARGIN, expandWithMargin, type Margin, type Rect } from '../core/geometry.ts';
 import { DEFAULT_JPEG_QUALITY, sharpFromRgb } from './encode.ts';
 
 
 export type Rgb = readonly [number, number, number];
 
-/** Margins as fractions of the box: more above (forehead, hair) than below (chin). */
-export interface Margin {
-  readonly side: number;
-  readonly top: number;
-  readonly bottom: number;
-}
-
-export const DEFAULT_MARGIN: Margin = { side: 0.2, top: 0.3, bottom: 0.15 };
 
 /**
  * Cells across the longer side of a pixelated region (face box plus margin). Measured on the six face-api sample
@@ -46,15 +38,6 @@ export interface RenderOptions {
   readonly quality?: number;
   /** Cells across the longer side of a pixelated region (default PIXEL_CELLS). */
   readonly pixelCells?: number;
-}
-
-/** Integer rectangle clipped to the image; grows `box` by the margin first. */
-export function expandWithMargin(box: Rect, imageWidth: number, imageHeight: number, margin: Margin = DEFAULT_MARGIN): Rect {
-  const x0 = Math.max(0, Math.floor(box.x - box.width * margin.side));
-  const y0 = Math.max(0, Math.floor(box.y - box.height * margin.top));
-  const x1 = Math.min(imageWidth, Math.ceil(box.x + box.width * (1 + margin.side)));
-  const y1 = Math.min(imageHeight, Math.ceil(box.y + box.height * (1 + margin.bottom)));
-  return { x: x0, y: y0, width: Math.max(0, x1 - x0), height: Math.max(0, y1 - y0) };
 }
 
 /** Outline thickness: visible on a phone photo, not a smear on a thumbnail. */

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { headOfPerson, privacyTiles, windowOf, DEFAULT_PRIVACY } from '../../src/analysis/privacy.ts';
+import { facesHideHead, headOfPerson, privacyTiles, windowOf, DEFAULT_PRIVACY } from '../../src/analysis/privacy.ts';
 import { AnalysisStage } from '../../src/analysis/stage.ts';
 import { area, intersection } from '../../src/core/geometry.ts';
 import { loadPoseDetector, type PoseDetector } from '../../src/detect/pose.ts';
@@ -20,6 +20,7 @@ import { hiddenAreas, renderFaces } from '../../src/image/anonymize.ts';
 
 const VIDEO = join(import.meta.dirname, '../../../shared/data/video/one-by-one-person-detection.mp4');
 const SAMPLES = join(import.meta.dirname, '../../node_modules/@vladmandic/face-api/demo');
+const MASKED = join(import.meta.dirname, '../../../shared/data/faces/facemask-voc/images/maksssksksss463.jpg');
 
 describe('tiles and heads (pure)', () => {
   it('chooses the tile grid from the image size so small faces reach the model about twice as large', () => {
@@ -55,6 +56,22 @@ describe('tiles and heads (pure)', () => {
     expect(windowOf([], { from: 2, count: 1 })).toEqual([]);
   });
 
+  it('hides a head whole when the faces found in it cover too little of it (head_cover)', () => {
+    const image = { width: 640, height: 480 };
+    const head = { x: 100, y: 100, width: 100, height: 120 };
+    // A whole face: with its margin it covers most of the head.
+    const face = { x: 115, y: 125, width: 70, height: 80 };
+    // A masked face found by its eyes only: a strip across the head.
+    const eyes = { x: 120, y: 130, width: 60, height: 25 };
+    expect(facesHideHead(head, [face], image, 0)).toBe(true);
+    expect(facesHideHead(head, [eyes], image, 0)).toBe(true);
+    expect(facesHideHead(head, [face], image, 0.5)).toBe(true);
+    expect(facesHideHead(head, [eyes], image, 0.5)).toBe(false);
+    // A face of someone else beside the head does not count, whatever the rule.
+    expect(facesHideHead(head, [{ x: 300, y: 100, width: 70, height: 80 }], image, 0)).toBe(false);
+    expect(facesHideHead(head, [], image, 0.5)).toBe(false);
+  });
+
   it('puts the head of a standing person at the top of its box, reaching above it', () => {
     const head = headOfPerson({ x: 100, y: 100, width: 100, height: 300 });
     expect(head.x + head.width / 2).toBeCloseTo(150, 6);
@@ -67,20 +84,21 @@ describe('on real frames and photos', () => {
   let face: Detector;
   let objects: Detector;
   let pose: PoseDetector;
+  let blazeBack: Detector;
   /** The defaults (pose heads), and person-box heads instead. */
   let stage: AnalysisStage;
   let personStage: AnalysisStage;
   let dir: string;
   beforeAll(async () => {
     [face, objects] = await Promise.all([loadDetector('face'), loadDetector('objects')]);
-    pose = await loadPoseDetector();
+    [pose, blazeBack] = await Promise.all([loadPoseDetector(), loadDetector('face', { model: 'blazeface-back', tiles: 0 })]);
     const detectors = async (task: string) => (task === 'face' ? face : objects);
     stage = new AnalysisStage({ detectors, poseDetector: async () => pose });
     personStage = new AnalysisStage({ detectors, privacy: { ...DEFAULT_PRIVACY, personHeads: true, poseHeads: false } });
     dir = mkdtempSync(join(tmpdir(), 'raypack-privacy-'));
   }, 60_000);
   afterAll(async () => {
-    await Promise.all([face?.close(), objects?.close(), pose?.close()]);
+    await Promise.all([face?.close(), objects?.close(), pose?.close(), blazeBack?.close()]);
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -104,6 +122,26 @@ describe('on real frames and photos', () => {
     expect(heads[0].x).toBeGreaterThanOrEqual(x);
     expect(heads[0].x + heads[0].width).toBeLessThanOrEqual(x + w);
     expect(heads[0].y).toBeLessThan(y);
+  });
+
+  it.skipIf(!existsSync(MASKED))('hides the whole head of a masked close-up whose face is found by its eyes only (head_cover)', async () => {
+    // Labelled face (facemask-voc annotation): a 122x125 px masked face; the face models' boxes hold its upper half.
+    const labelled = { x: 136, y: 101, width: 122, height: 125 };
+    const bytes = new Uint8Array(readFileSync(MASKED));
+    const hiddenShare = async (headCover: number) => {
+      const using = new AnalysisStage({
+        detectors: async (task) => (task === 'face' ? face : objects),
+        privacyModels: async () => [blazeBack],
+        poseDetector: async () => pose,
+        privacy: { ...DEFAULT_PRIVACY, headCover },
+      });
+      const analysis = await using.analyse({ bytes }, { privacy: 'faces' });
+      const hidden = hiddenAreas(analysis.privacy ?? [], analysis.width, analysis.height);
+      return hidden.reduce((sum, r) => sum + intersection(r, labelled), 0) / area(labelled);
+    };
+    expect(DEFAULT_PRIVACY.headCover).toBe(0.5);
+    expect(await hiddenShare(0)).toBeLessThan(0.7);
+    expect(await hiddenShare(DEFAULT_PRIVACY.headCover)).toBeGreaterThanOrEqual(0.7);
   });
 
   it('body mode hides every person whole: the answer is the fill colour over the person', async () => {

@@ -7,7 +7,8 @@ import { loadDetector } from '../../src/detect/registry.ts';
 import type { Detector } from '../../src/detect/types.ts';
 import type { RgbImage } from '../../src/core/image.ts';
 import { decodeImage } from '../../src/image/decode.ts';
-import { DEFAULT_MARGIN, expandWithMargin, parseHexColour, renderFaces, strokeWidth } from '../../src/image/anonymize.ts';
+import { DEFAULT_MARGIN, expandWithMargin } from '../../src/core/geometry.ts';
+import { parseHexColour, renderFaces, strokeWidth } from '../../src/image/anonymize.ts';
 import type { Rect } from '../../src/core/geometry.ts';
 
 const SAMPLES = resolve(import.meta.dirname, '../../node_modules/@vladmandic/face-api/demo');
