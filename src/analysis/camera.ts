@@ -149,6 +149,16 @@ export class CameraAnalyser {
     };
   }
 
+  /**
+   * What the tracker carries to `time` (ms, the frames' clock) from the last analysed frame, without updating it:
+   * the regions of a video frame that is not analysed itself (src/analysis/video.ts).
+   */
+  carriedAt(time: number): PrivacyRegion[] {
+    return this.tracker
+      .predictAt(time)
+      .map((t) => ({ ...t.box, kind: (t.label as PrivacyRegion['kind'] | undefined) ?? 'face', score: t.score, sources: ['track'], trackId: t.id, predicted: true }));
+  }
+
   /** This frame's share of the privacy passes (see tilesPerFrame). */
   private async nextPasses(frame: AnalysedFrame, personsFree: boolean): Promise<PrivacyPasses> {
     const privacy = this.stage.privacy;
