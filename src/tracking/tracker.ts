@@ -265,7 +265,10 @@ export class Tracker {
     const o = this.options;
     return this.live
       .filter((t) => now - t.lastSeenMs <= (this.isConfirmed(t) ? o.maxMissedMs : o.tentativeMaxMissedMs))
-      .map((t) => this.describe({ ...t, misses: t.misses + 1 }, this.coverBox(this.lostPrediction(t, now)), 'predicted', now));
+      .map((t) => {
+        const kalman = this.lostPrediction(t, now);
+        return this.describe({ ...t, kalman, misses: t.misses + 1 }, this.coverBox(kalman), 'predicted', now);
+      });
   }
 
   /** Live tracks as of the latest update, by id (the same list as that update's `boxes`). */
