@@ -45,6 +45,8 @@ export interface VideoPrivacyOptions {
   /** One frame's analysis longer than this fails the video (default 60 s: files are not live). */
   readonly timeoutMs?: number;
   readonly tracker?: TrackerOptionsInput;
+  /** Runs each frame's analysis (the daemon's inference queue, shared with the cameras); default: at once. */
+  readonly schedule?: <T>(work: () => Promise<T>) => Promise<T>;
 }
 
 export class VideoPrivacy {
@@ -56,8 +58,10 @@ export class VideoPrivacy {
   private nextDueMs = -Infinity;
   private result: AnalysisResult | undefined;
   private analysedCount = 0;
+  private readonly schedule: <T>(work: () => Promise<T>) => Promise<T>;
 
   constructor(options: VideoPrivacyOptions) {
+    this.schedule = options.schedule ?? ((work) => work());
     this.intervalMs = options.analysisFps !== undefined ? 1000 / options.analysisFps : 0;
     this.halfFrameMs = 500 / options.videoFps;
     this.analyser = new CameraAnalyser({
@@ -101,7 +105,7 @@ export class VideoPrivacy {
     // What the tracker carries to each held frame, from the analysed frame before them (before this one updates it).
     const carried = held.map((f) => this.analyser.carriedAt(f.time));
     this.result = undefined;
-    await this.analyser.analyse({ data: frame.data, width: frame.width, height: frame.height, seq: frame.index, time: frame.time });
+    await this.schedule(() => this.analyser.analyse({ data: frame.data, width: frame.width, height: frame.height, seq: frame.index, time: frame.time }));
     const result = this.result as AnalysisResult | undefined;
     if (!result) throw new Error('the frame analysis delivered no result');
     this.analysedCount += 1;

@@ -54,6 +54,8 @@ export interface AnonymizeVideoOptions {
   readonly onProgress?: (progress: Progress) => void;
   /** Each frame as it is written (tests, and the API's JSON of faces). */
   readonly onFrame?: (frame: PrivateFrame) => void;
+  /** Runs each frame's analysis (the daemon's inference queue); default: at once. */
+  readonly schedule?: <T>(work: () => Promise<T>) => Promise<T>;
   /** libx264 preset (default veryfast). */
   readonly preset?: string;
 }
@@ -94,7 +96,7 @@ export async function anonymizeVideo(options: AnonymizeVideoOptions): Promise<An
 
   const decoder = new FrameDecoder(ffmpeg, buildDecodeArgs({ path: options.input, width, height, ...(limits.maxSeconds !== undefined ? { maxSeconds: limits.maxSeconds + 1 } : {}) }), width, height);
   const encoder = new FrameEncoder(ffmpeg, buildEncodeArgs({ width, height, fps: info.fps, audioFrom: options.input, audio, output: partial, container, preset: options.preset }));
-  const privacy = new VideoPrivacy({ stage: options.stage, privacy: options.privacy, videoFps: fps, analysisFps: options.analysisFps, tilesPerFrame: options.tilesPerFrame ?? 1, tracker: options.tracker });
+  const privacy = new VideoPrivacy({ stage: options.stage, privacy: options.privacy, videoFps: fps, analysisFps: options.analysisFps, tilesPerFrame: options.tilesPerFrame ?? 1, tracker: options.tracker, schedule: options.schedule });
   const colour = options.colour ?? [0, 0, 0];
   const abort = (): void => {
     decoder.abort();
@@ -131,7 +133,8 @@ export async function anonymizeVideo(options: AnonymizeVideoOptions): Promise<An
     options.onProgress?.({ frames: written, total: written, analysed: privacy.analysed, elapsedMs: performance.now() - started });
     return { info, frames: written, analysed: privacy.analysed, audio, elapsedMs: performance.now() - started };
   } catch (error) {
-    if (options.signal?.aborted && !(error instanceof RaypackError)) throw abortError(options.signal);
+    // Stopped from outside: ffmpeg was killed, so whatever broke next is not the reason.
+    if (options.signal?.aborted) throw abortError(options.signal);
     throw error;
   } finally {
     options.signal?.removeEventListener('abort', abort);
