@@ -4,12 +4,13 @@
  * and audio, and the faces the reference detectors find in the input frames are not found in the output frames,
  * analysed ones and the ones between (--fps 10 of a 30 fps clip analyses every third frame).
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatDuration, formatProgress } from '../../src/commands/anonymize.ts';
 import { decodeImage } from '../../src/image/decode.ts';
 
 import { clipWithAudio, faceJudges, facesLeft, framesAt, HAVE_VIDEO, probe, VIDEO, type FaceJudges } from './helpers.ts';
@@ -91,6 +92,35 @@ describe.skipIf(!HAVE_VIDEO)('anonymize a video file', () => {
     const check = await facesLeft(judges, facesIn, facesOut, indices);
     expect(check.inputFaces).toBeGreaterThanOrEqual(indices.length * 2);
     expect(check.stillFound).toEqual([]);
+  });
+});
+
+describe.skipIf(!HAVE_VIDEO)('anonymize a rotated (portrait phone) video', () => {
+  it('writes it upright at the shown size, every frame, matching what players show', { timeout: 120_000 }, async () => {
+    const plain = join(dir, 'plain.mp4');
+    const rotated = join(dir, 'rotated.mp4');
+    execFileSync('ffmpeg', ['-v', 'error', '-i', join(VIDEO, 'asl_gestures/bird.mkv'), '-t', '1', '-vf', 'scale=320:240', '-c:v', 'libx264', '-preset', 'ultrafast', '-y', plain]);
+    // Rotation metadata only (the stored frames stay 320x240), as phones write it.
+    execFileSync('ffmpeg', ['-v', 'error', '-i', plain, '-c', 'copy', '-metadata:s:v:0', 'rotate=90', '-y', rotated]);
+    const out = join(dir, 'rotated.anon.mp4');
+    const r = await run([rotated, '-o', out, '--fps', '10', '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    const after = probe(out);
+    expect([after.width, after.height, after.frames]).toEqual([240, 320, 30]);
+    // Frame 20 as ffmpeg shows the input (rotated) and as we wrote it: the same picture but for the hidden regions.
+    const [shown] = framesAt(rotated, [20], 240, 320);
+    const [written] = framesAt(out, [20], 240, 320);
+    let same = 0;
+    for (let i = 0; i < shown.data.length; i += 3) if (Math.abs(shown.data[i] - written.data[i]) < 24) same += 1;
+    expect(same / (shown.data.length / 3)).toBeGreaterThan(0.8);
+  });
+});
+
+describe('progress line', () => {
+  it('counts frames, rate and ETA', () => {
+    expect(formatProgress({ frames: 312, total: 1394, analysed: 100, elapsedMs: 31_200 })).toBe('anonymize: 312/1394 frames (22%), 10.0 frames/s, ETA 1m48s');
+    expect(formatProgress({ frames: 10, analysed: 10, elapsedMs: 1000 })).toBe('anonymize: 10 frames, 10.0 frames/s');
+    expect(formatDuration(3725)).toBe('1h02m');
   });
 });
 
