@@ -4,7 +4,8 @@
  * src/video/anonymize.ts (every frame rendered, H.264, audio copied, the input's frame rate and length). Photos:
  * each one through the stage with every privacy pass, written as JPEG under the same relative path.
  * Progress goes to stderr: one line redrawn in place on a terminal, a line every 10 % otherwise.
- * Exit codes: 0 done, 1 the input could not be anonymized (nothing is written for it), 2 usage.
+ * Exit codes: 0 done, 1 the input could not be anonymized (nothing is written for it), 2 usage, 130 interrupted
+ * (SIGINT/SIGTERM: ffmpeg is stopped and the partial file deleted first).
  */
 import { mkdir, open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, extname, join, relative, resolve } from 'node:path';
@@ -69,7 +70,13 @@ export async function anonymizeCommand(argv: string[]): Promise<number> {
     const head = await readHead(input);
     if (sniffImageFormat(head)) return await anonymizePhotoFiles(stage, [[input, output]], settings);
     const progress = new ProgressLine(settings.quiet);
+    // Ctrl-C or a service stop: ffmpeg is killed and the partial file deleted before the exit (130).
+    const interrupted = new AbortController();
+    const interrupt = (signal: NodeJS.Signals): void => interrupted.abort(new RaypackError('internal', `interrupted (${signal}): no output written`));
+    process.once('SIGINT', interrupt);
+    process.once('SIGTERM', interrupt);
     const result = await anonymizeVideo({
+      signal: interrupted.signal,
       stage: stage.stage,
       input,
       output,
@@ -78,7 +85,11 @@ export async function anonymizeCommand(argv: string[]): Promise<number> {
       colour: settings.colour,
       analysisFps: settings.fps,
       onProgress: (p) => progress.update(p),
-    }).finally(() => progress.end());
+    }).finally(() => {
+      process.removeListener('SIGINT', interrupt);
+      process.removeListener('SIGTERM', interrupt);
+      progress.end();
+    });
     const seconds = result.elapsedMs / 1000;
     const length = result.frames / (result.info.fps.num / result.info.fps.den);
     process.stderr.write(
@@ -86,7 +97,8 @@ export async function anonymizeCommand(argv: string[]): Promise<number> {
     );
     return 0;
   } catch (error) {
-    return fail(`${input}: ${error instanceof Error ? error.message : String(error)}`);
+    const code = fail(`${input}: ${error instanceof Error ? error.message : String(error)}`);
+    return error instanceof RaypackError && error.message.startsWith('interrupted') ? 130 : code;
   } finally {
     await stage.close();
   }

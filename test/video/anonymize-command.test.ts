@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatDuration, formatProgress } from '../../src/commands/anonymize.ts';
 import { decodeImage } from '../../src/image/decode.ts';
 
+import { childProcesses } from '../helpers/processes.ts';
 import { clipWithAudio, faceJudges, facesLeft, framesAt, HAVE_VIDEO, probe, VIDEO, type FaceJudges } from './helpers.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -113,6 +114,29 @@ describe.skipIf(!HAVE_VIDEO)('anonymize a rotated (portrait phone) video', () =>
     let same = 0;
     for (let i = 0; i < shown.data.length; i += 3) if (Math.abs(shown.data[i] - written.data[i]) < 24) same += 1;
     expect(same / (shown.data.length / 3)).toBeGreaterThan(0.8);
+  });
+});
+
+describe.skipIf(!HAVE_VIDEO)('anonymize interrupted', () => {
+  it('SIGINT mid-video: exit 130, no output, no partial file, no ffmpeg left', { timeout: 120_000 }, async () => {
+    const out = join(dir, 'interrupted');
+    mkdirSync(out);
+    const child = spawn(process.execPath, [BIN, 'anonymize', join(VIDEO, 'asl_gestures/bird.mkv'), '-o', join(out, 'x.mp4')], { cwd: ROOT, env: { ...process.env, RAYPACK_LOG_LEVEL: 'error' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    const closed = new Promise<number | null>((resolveClose) => child.on('close', (code) => resolveClose(code)));
+    await new Promise<void>((resolveStarted) =>
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (/anonymize: [1-9]\d*\/\d+ frames/.test(stderr)) resolveStarted();
+      }),
+    );
+    const ffmpegs = childProcesses(child.pid!, 'ffmpeg').live;
+    expect(ffmpegs.length).toBe(2);
+    child.kill('SIGINT');
+    expect(await closed).toBe(130);
+    expect(stderr).toMatch(/interrupted \(SIGINT\): no output written/);
+    expect(readdirSync(out)).toEqual([]);
+    for (const pid of ffmpegs) expect(existsSync(`/proc/${pid}`)).toBe(false);
   });
 });
 
