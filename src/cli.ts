@@ -10,16 +10,18 @@ const USAGE = `usage: raypack-edge <command> [options]
   raypack-edge --version
 
 commands:
-  detect   run a detector on image files or directories
-  eval     score the detectors on the labelled sets in ../shared/data
-  start    run the daemon: cameras, MQTT, HTTP API
-  bench    measure speed against the Node libraries users pick today
+  detect     run a detector on image files or directories
+  anonymize  hide the faces in a video file or a folder of photos
+  eval       score the detectors on the labelled sets in ../shared/data
+  start      run the daemon: cameras, MQTT, HTTP API
+  bench      measure speed against the Node libraries users pick today
 `;
 
 type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
   detect: async () => (await import('./commands/detect.ts')).detectCommand,
+  anonymize: async () => (await import('./commands/anonymize.ts')).anonymizeCommand,
   eval: async () => (await import(tool('../scripts/eval/command.ts', 'eval'))).evalCommand as Command,
   start: async () => (await import('./commands/start.ts')).startCommand,
   bench: async () => (await import(tool('../scripts/bench/command.ts', 'bench'))).benchCommand as Command,

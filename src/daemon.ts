@@ -280,6 +280,7 @@ export class Daemon {
         queue: this.queue,
         apiKeys: this.loaded.secrets.apiKeys,
         ...apiOptions(c, fetchCa),
+        video: { ...apiOptions(c, fetchCa).video, ffmpegPath: c.ffmpeg_path, ffprobePath: ffprobeBeside(c.ffmpeg_path) },
         deepstack: { enabled: c.deepstack.enabled, keylessClients: c.deepstack.keyless_clients },
         logger: logger('http'),
         plugins: [
@@ -513,4 +514,9 @@ function probeFfmpegMajor(ffmpegPath: string): number | undefined {
   const major = parseFfmpegMajor(result.stdout);
   log.info('ffmpeg', { path: ffmpegPath, major });
   return major;
+}
+
+/** ffprobe from the same place as the configured ffmpeg (`/opt/ffmpeg/bin/ffmpeg` -> `/opt/ffmpeg/bin/ffprobe`). */
+export function ffprobeBeside(ffmpegPath: string): string {
+  return ffmpegPath.replace(/ffmpeg(\.exe)?$/, 'ffprobe$1');
 }

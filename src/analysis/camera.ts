@@ -13,6 +13,7 @@ import type { Lang } from '../detect/labels.ts';
 import { RaypackError } from '../errors.ts';
 import { applyMask, type MaskSpans } from '../image/privacy-mask.ts';
 import { faceBoxes, recogTags, type FaceBox, type RecogTag } from '../raypack/wire.ts';
+import { TrackEvents, type TrackEvent } from '../tracking/events.ts';
 import { Tracker, type TrackerOptionsInput } from '../tracking/tracker.ts';
 import type { AnalysisStage } from './stage.ts';
 import type { PrivacyMode, PrivacyPasses, PrivacyRegion } from './types.ts';
@@ -52,6 +53,8 @@ export interface AnalysisResult {
   readonly food?: TagResult;
   /** Milliseconds per analysis step. */
   readonly timings: Readonly<Record<string, number>>;
+  /** Track events of this frame (tracks of hidden regions: new when confirmed, rate-limited updates, end). */
+  readonly events: readonly TrackEvent[];
 }
 
 export interface CameraAnalysisSettings {
@@ -74,6 +77,8 @@ export interface CameraAnalysisSettings {
    * comes again. Every pass every frame would multiply a frame's cost by their number.
    */
   readonly tilesPerFrame: number;
+  /** Least time between two `update` events of one track (default DEFAULT_EVENT_UPDATE_MS). */
+  readonly eventUpdateMs?: number;
 }
 
 export class CameraAnalyser {
@@ -82,6 +87,7 @@ export class CameraAnalyser {
   private readonly deliver: (result: AnalysisResult) => void;
   private readonly now: () => number;
   private readonly tracker: Tracker;
+  private readonly events: TrackEvents;
   private failed = 0;
   private turn = 0;
   private grid: number | undefined;
@@ -93,6 +99,7 @@ export class CameraAnalyser {
     this.now = options.now ?? Date.now;
     const threshold = options.stage.privacy.threshold;
     this.tracker = new Tracker({ highScore: threshold, lowScore: Math.min(0.1, threshold), ...options.settings.tracker });
+    this.events = new TrackEvents({ updateIntervalMs: options.settings.eventUpdateMs });
   }
 
   /** Frames whose analysis failed or timed out, none of which reached the output. */
@@ -134,7 +141,8 @@ export class CameraAnalyser {
     const endtime = this.now();
     const faces = faceBoxes(analysis.faces ?? [], frame.width, frame.height);
     const seen = analysis.privacy ?? [];
-    const privacy = [...seen, ...this.predicted(seen, frame.time)];
+    const tracked = this.track(seen, frame.time);
+    const privacy = [...seen, ...tracked.predicted];
     const tags = (list: readonly Detection[] | undefined): TagResult | undefined =>
       list ? { tags: recogTags(list, -Infinity, s.lang), starttime, endtime } : undefined;
     return {
@@ -146,7 +154,18 @@ export class CameraAnalyser {
       objects: tags(analysis.objects),
       food: tags(analysis.food),
       timings: analysis.timings,
+      events: tracked.events,
     };
+  }
+
+  /**
+   * What the tracker carries to `time` (ms, the frames' clock) from the last analysed frame, without updating it:
+   * the regions of a video frame that is not analysed itself (src/analysis/video.ts).
+   */
+  carriedAt(time: number): PrivacyRegion[] {
+    return this.tracker
+      .predictAt(time)
+      .map((t) => ({ ...t.box, kind: (t.label as PrivacyRegion['kind'] | undefined) ?? 'face', score: t.score, sources: ['track'], trackId: t.id, predicted: true }));
   }
 
   /** This frame's share of the privacy passes (see tilesPerFrame). */
@@ -172,15 +191,16 @@ export class CameraAnalyser {
     };
   }
 
-  /** The tracks this frame's regions did not see, at their predicted and grown boxes (capture time, not analysis time). */
-  private predicted(seen: readonly PrivacyRegion[], time: number): PrivacyRegion[] {
-    const { boxes } = this.tracker.update(
+  /** The tracks this frame's regions did not see, at their predicted and grown boxes (capture time, not analysis time), and the track events. */
+  private track(seen: readonly PrivacyRegion[], time: number): { predicted: PrivacyRegion[]; events: TrackEvent[] } {
+    const update = this.tracker.update(
       seen.map((r) => ({ box: r, score: r.score, label: r.kind })),
       time,
     );
-    return boxes
+    const predicted = update.boxes
       .filter((t) => t.state === 'predicted')
       .map((t) => ({ ...t.box, kind: (t.label as PrivacyRegion['kind'] | undefined) ?? 'face', score: t.score, sources: ['track'], trackId: t.id, predicted: true }));
+    return { predicted, events: this.events.next(update, time) };
   }
 }
 

@@ -95,6 +95,10 @@ export class Camera {
           publisher.publish(topics.result(this.id, 'face'), encodePayload('face', faceMessage(result)));
         }
       }
+      for (const e of result.events ?? []) {
+        const payload = { camera: this.id, type: e.type, id: e.id, label: e.label, first_seen: e.firstSeen, last_seen: e.lastSeen, best_score: Math.round(e.bestScore * 10_000) / 10_000, time: Date.now() };
+        publisher.publish(topics.events(this.id), encodePayload('events', payload));
+      }
       for (const kind of ['objects', 'food'] as const) {
         const message = config.tasks.includes(kind) ? containerMessage(result, kind, this.deps.publish.license) : undefined;
         if (message && this.gates[kind].offer({ kind: 'tags', tags: result[kind]!.tags.map((t) => t.name) }, now)) {

@@ -12,7 +12,7 @@ import { parseCidr } from '../net/ip.ts';
 import { TRUST_PROXY_NAMES } from './schema-api.ts';
 import type { ApiConfig, Config } from './types.ts';
 
-export type ApiOptions = Required<Pick<ApiDeps, 'limits' | 'fetch' | 'trustProxy' | 'license' | 'authFailures'>>;
+export type ApiOptions = Required<Pick<ApiDeps, 'limits' | 'fetch' | 'trustProxy' | 'license' | 'authFailures' | 'video'>>;
 
 /** Seconds in the config, milliseconds in ApiDeps. */
 const ms = (seconds: number): number => Math.round(seconds * 1000);
@@ -45,6 +45,15 @@ export function apiOptions(config: Pick<Config, 'api' | 'license'>, ca?: string)
       timeoutMs: ms(api.fetch.timeout_seconds),
       maxRedirects: api.fetch.max_redirects,
       ...(ca === undefined ? {} : { ca }),
+    },
+    video: {
+      enabled: api.video.enabled,
+      maxSeconds: api.video.max_seconds,
+      maxFrames: api.video.max_frames,
+      maxPixels: api.video.max_pixels,
+      maxProcessingMs: ms(api.video.max_processing_seconds),
+      sampleFps: api.video.sample_fps,
+      analysisFps: api.video.analysis_fps,
     },
     trustProxy: Array.isArray(api.trust_proxy) ? api.trust_proxy.map((entry) => entry.trim()) : api.trust_proxy,
     license: config.license,

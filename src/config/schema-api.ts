@@ -94,6 +94,28 @@ export const API_SCHEMA = {
       description: 'A request body must arrive at least this fast on average over every body_window_seconds, or it gets 408 and its connection is closed (0: no minimum).',
     },
     body_window_seconds: seconds(10, 'The window over which min_body_bytes_per_second is measured (the first one starts when the headers are in).'),
+    video: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description:
+        'Video uploads (mp4, mov, mkv, webm) on /recog and /raypackfacev3: decoded by ffmpeg from the uploaded temp file only (no network protocols), within these limits; the upload itself is limited by max_upload_bytes.',
+      properties: {
+        enabled: { type: 'boolean', default: true, description: 'Accept video uploads (false: they get 415 like any other unsupported file).' },
+        max_seconds: { type: 'number', exclusiveMinimum: 0, maximum: 3600, default: 60, description: 'Longest video accepted, in seconds of video; longer ones get 413.' },
+        max_frames: { type: 'integer', minimum: 1, maximum: 1000000, default: 3600, description: 'Most frames a video may have; more get 413.' },
+        max_pixels: { type: 'integer', minimum: 1, maximum: 100000000, default: 2088960, description: 'Largest frame in pixels (1920x1088); larger get 413.' },
+        max_processing_seconds: seconds(120, 'A video whose analysis takes longer is stopped: 413, nothing of it is kept.'),
+        sample_fps: { type: 'number', exclusiveMinimum: 0, maximum: 30, default: 2, description: 'Frames per second analysed for JSON answers (/recog tags, /raypackfacev3 mode=json), unless the request asks for fewer (fps).' },
+        analysis_fps: {
+          type: 'number',
+          exclusiveMinimum: 0,
+          maximum: 60,
+          default: 10,
+          description: 'Frames per second analysed for anonymized videos (/raypackfacev3 mode=image); every frame is written, the tracker and the next analysed frame cover the frames between.',
+        },
+      },
+    },
     trust_proxy: {
       type: ['boolean', 'array'],
       items: { type: 'string', minLength: 1 },

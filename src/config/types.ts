@@ -74,6 +74,7 @@ export interface ApiConfig {
   max_per_client: number;
   min_body_bytes_per_second: number;
   body_window_seconds: number;
+  video: { enabled: boolean; max_seconds: number; max_frames: number; max_pixels: number; max_processing_seconds: number; sample_fps: number; analysis_fps: number };
   trust_proxy: boolean | string[];
   auth_failures: { max_failures: number; max_distinct_keys?: number; window_seconds: number; trust_seconds: number };
   fetch: { allow: string[]; max_bytes?: number; timeout_seconds: number; max_redirects: number; ca_file?: string };

@@ -6,6 +6,7 @@ import type { Logger } from '../log.ts';
 import type { UrlFetcher } from '../net/fetch-url.ts';
 import type { InferenceQueue } from '../pipeline/inference-queue.ts';
 import type { Admission } from './admission.ts';
+import type { VideoOptions } from './video.ts';
 import type { ApiGuard } from './auth.ts';
 import { readForm, type Form, type FormLimits } from './form.ts';
 
@@ -17,6 +18,7 @@ export interface RouteContext {
   readonly form: FormLimits;
   readonly decode: DecodeLimits;
   readonly license: string;
+  readonly video: VideoOptions;
   readonly log: Logger;
   /** Receiving places and in-flight slots (admission.ts). */
   readonly admission: Admission;

@@ -24,6 +24,8 @@ export interface FaceParams {
   readonly colour: Rgb;
   /** A URL given as text in `imagef`/`file` (used when no file was uploaded). */
   readonly imageUrl?: string;
+  /** Videos, JSON answers: frames analysed per second. */
+  readonly fps?: number;
 }
 
 export interface RecogParams {
@@ -31,6 +33,9 @@ export interface RecogParams {
   readonly model: RecogModel;
   readonly lang: Lang;
   readonly imageUrl?: string;
+  /** Videos: frames analysed per second, and whether to add the per-second timeline. */
+  readonly fps?: number;
+  readonly timeline: boolean;
 }
 
 /** How each facemode is drawn. */
@@ -51,6 +56,7 @@ export function parseFaceParams(fields: FormFields): FaceParams {
     facemode: v.facemode as FaceParams['facemode'],
     colour: parseHexColour(v.hex as string)!,
     imageUrl: (v.imagef ?? v.file) as string | undefined,
+    ...(v.fps !== undefined ? { fps: v.fps as number } : {}),
   };
 }
 
@@ -61,6 +67,8 @@ export function parseRecogParams(fields: FormFields): RecogParams {
     model: RECOG_MODELS[v.model as string],
     lang: v.lang as Lang,
     imageUrl: (v.file ?? v.imagef) as string | undefined,
+    ...(v.fps !== undefined ? { fps: v.fps as number } : {}),
+    timeline: v.timeline === '1' || v.timeline === 'true',
   };
 }
 

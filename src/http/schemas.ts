@@ -16,6 +16,35 @@ const APIKEY_SCHEMA = {
   description: 'Your API key. May instead be sent as an `apikey` header or `Authorization: Bearer <key>`.',
 } as const;
 
+const VIDEO_FPS_SCHEMA = {
+  type: 'number',
+  exclusiveMinimum: 0,
+  maximum: 30,
+  description: 'Videos, JSON answers: frames analysed per second of video (at most, and by default, api.video.sample_fps).',
+} as const;
+
+/** What a video answer says about the video. */
+const VIDEO_SUMMARY_SCHEMA = {
+  type: 'object',
+  required: ['width', 'height', 'fps', 'duration', 'sampled'],
+  properties: {
+    width: { type: 'integer' },
+    height: { type: 'integer' },
+    fps: { type: 'number', description: 'Frames per second of the video.' },
+    duration: { type: 'number', description: 'Seconds.' },
+    sampled: { type: 'integer', description: 'Frames analysed.' },
+  },
+} as const;
+
+const TAGS_SCHEMA = {
+  type: 'array',
+  items: {
+    type: 'object',
+    required: ['name', 'value'],
+    properties: { name: { type: 'string' }, value: { type: 'string', description: 'score with 8 decimals' } },
+  },
+} as const;
+
 export const FACE_FORM_SCHEMA = {
   type: 'object',
   properties: {
@@ -42,6 +71,7 @@ export const FACE_FORM_SCHEMA = {
         '`body` (ours, beyond RAYPACK): every detected person filled whole with `hex`, faces and heads too. ' +
         'Anonymised regions cover the face box plus a margin.',
     },
+    fps: VIDEO_FPS_SCHEMA,
     hex: {
       type: 'string',
       pattern: '^#?[0-9a-fA-F]{6}$',
@@ -64,6 +94,8 @@ export const RECOG_FORM_SCHEMA = {
     imagef: { type: 'string', description: 'Alias of `file`.' },
     model: { type: 'string', enum: ['1', '2'], description: '`1`: objects (80 COCO classes, model Raypack_Objects); `2`: food (model Raypack_Food).' },
     lang: { type: 'string', enum: ['de', 'en'], default: 'de', description: 'Language of the tag names.' },
+    fps: VIDEO_FPS_SCHEMA,
+    timeline: { type: 'string', enum: ['0', '1', 'false', 'true'], default: '0', description: 'Videos: `1` adds `results.timeline`, the tags of each second.' },
   },
 } as const;
 
@@ -99,6 +131,27 @@ export const FACE_RESULT_SCHEMA = {
         },
       },
     },
+    video: { ...VIDEO_SUMMARY_SCHEMA, description: 'Videos only: the video and how many of its frames were analysed.' },
+    frames: {
+      type: 'array',
+      description: 'Videos only (`faces` is then empty): the faces of each analysed frame, each with its track id (the same face keeps its id from frame to frame).',
+      items: {
+        type: 'object',
+        required: ['frame', 'time', 'faces'],
+        properties: {
+          frame: { type: 'integer', description: 'Frame number in the video, from 0.' },
+          time: { type: 'number', description: 'Seconds from the start.' },
+          faces: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['xpos', 'ypos', 'width', 'height', 'score', 'track'],
+              properties: { xpos: { type: 'integer' }, ypos: { type: 'integer' }, width: { type: 'integer' }, height: { type: 'integer' }, score: { type: 'number' }, track: { type: 'integer' } },
+            },
+          },
+        },
+      },
+    },
     image: { type: 'string', description: 'facemode=jsonimage only: base64 JPEG with every face pixelated.' },
     imagetype: { type: 'string', description: 'facemode=jsonimage only: always image/jpeg.' },
   },
@@ -125,7 +178,13 @@ export const FILECONTAINER_SCHEMA = {
             starttime: { type: 'integer', description: 'epoch milliseconds' },
             endtime: { type: 'integer', description: 'epoch milliseconds' },
             duration: { type: 'number', description: 'seconds' },
+            video: { ...VIDEO_SUMMARY_SCHEMA, description: 'Videos only: the video and how many of its frames were analysed.' },
           },
+        },
+        timeline: {
+          type: 'array',
+          description: 'Videos with timeline=1 only: the tags of each second that has analysed frames.',
+          items: { type: 'object', required: ['second', 'tags'], properties: { second: { type: 'integer' }, tags: TAGS_SCHEMA } },
         },
         tags: {
           type: 'array',

@@ -26,6 +26,7 @@ import { registerDeepstackRoutes, type DeepstackOptions } from './routes/deepsta
 import { registerFaceRoute } from './routes/face.ts';
 import { registerRecogRoute } from './routes/recog.ts';
 import { ERROR_RESPONSES } from './schemas.ts';
+import { DEFAULT_VIDEO_OPTIONS, type VideoOptions } from './video.ts';
 import { VERSION } from '../version.ts';
 
 export interface ApiLimits {
@@ -89,6 +90,8 @@ export interface ApiDeps {
   readonly trustProxy?: boolean | string | string[];
   /** The `license` field of Raypack_AI_Filecontainer (default "commercial", as RAYPACK sends). */
   readonly license?: string;
+  /** Video uploads on /recog and /raypackfacev3 (default: accepted, DEFAULT_VIDEO_OPTIONS). */
+  readonly video?: Partial<VideoOptions>;
   /** The DeepStack-compatible routes (default: served, every client needs a key). */
   readonly deepstack?: DeepstackOptions;
   /** Extra routes (the daemon's cameras, snapshots, health), registered after the API. */
@@ -142,6 +145,7 @@ export function buildServer(deps: ApiDeps): FastifyInstance {
       timeoutSeconds: limits.decodeTimeoutSeconds ?? 10,
     },
     license: deps.license ?? 'commercial',
+    video: { ...DEFAULT_VIDEO_OPTIONS, ...deps.video },
     log,
     admission: new Admission(
       { maxInFlight: limits.maxInFlight ?? 16, maxReceiving: limits.maxReceiving ?? 32, maxPerClient: limits.maxPerClient ?? 8 },

@@ -5,7 +5,7 @@
  * Anonymised regions are the detector's box grown by a margin: a detector's box is tight around eyes, nose and
  * mouth, while hair, forehead, ears and chin identify a person too.
  */
-import sharp, { type OverlayOptions } from 'sharp';
+import sharp, { type OverlayOptions, type Sharp } from 'sharp';
 import type { RgbImage } from '../core/image.ts';
 import { DEFAULT_MARGIN, expandWithMargin, type Margin, type Rect } from '../core/geometry.ts';
 import { DEFAULT_JPEG_QUALITY, sharpFromRgb } from './encode.ts';
@@ -67,7 +67,21 @@ const NO_MARGIN: Margin = { side: 0, top: 0, bottom: 0 };
  * person areas as they are); `outline`/`black` draw the boxes.
  */
 export async function renderFaces(image: RgbImage, boxes: readonly HiddenRegion[], mode: FaceRender, options: RenderOptions): Promise<Buffer> {
-  const quality = options.quality ?? DEFAULT_JPEG_QUALITY;
+  return (await composeFaces(image, boxes, mode, options)).jpeg({ quality: options.quality ?? DEFAULT_JPEG_QUALITY }).toBuffer();
+}
+
+/**
+ * The same render as packed RGB of the image's size (video frames, which ffmpeg encodes). A frame with nothing to
+ * hide is copied as it is, without a trip through libvips.
+ */
+export async function renderFacesRaw(image: RgbImage, boxes: readonly HiddenRegion[], mode: FaceRender, options: RenderOptions): Promise<Buffer> {
+  if (boxes.length === 0 && mode !== 'black') return Buffer.from(image.data);
+  const out = await (await composeFaces(image, boxes, mode, options)).removeAlpha().raw().toBuffer();
+  if (out.length !== image.width * image.height * 3) throw new Error(`the rendered frame has ${out.length} bytes, not ${image.width}x${image.height}x3`);
+  return out;
+}
+
+async function composeFaces(image: RgbImage, boxes: readonly HiddenRegion[], mode: FaceRender, options: RenderOptions): Promise<Sharp> {
   const { width, height } = image;
   const regions = hiddenAreas(boxes, width, height, options.margin ?? DEFAULT_MARGIN);
   let overlays: OverlayOptions[];
@@ -85,8 +99,7 @@ export async function renderFaces(image: RgbImage, boxes: readonly HiddenRegion[
   }
   const base =
     mode === 'black' ? sharp({ create: { width, height, channels: 3, background: { r: 0, g: 0, b: 0 } } }) : sharpFromRgb(image);
-  const composed = overlays.length > 0 ? base.composite(overlays) : base;
-  return composed.jpeg({ quality }).toBuffer();
+  return overlays.length > 0 ? base.composite(overlays) : base;
 }
 
 function clip(box: Rect, width: number, height: number): Rect {

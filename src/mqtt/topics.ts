@@ -67,6 +67,24 @@ export interface CameraViewPayload {
   readonly frametime?: number;
 }
 
+/**
+ * `raypack/<device>/<camera>/events`: one message per track event (not retained). Tracks are those of the hidden
+ * regions (label `face`, `head` or `person`), from the camera's tracker: `new` once a track is confirmed (seen in two
+ * frames), `update` while it is seen (at most one per 5 s), `end` once it has gone unseen for
+ * privacy.max_missed_seconds. Times are epoch ms of the frames.
+ */
+export interface TrackEventPayload {
+  readonly camera: string;
+  readonly type: 'new' | 'update' | 'end';
+  readonly id: number;
+  readonly label: string;
+  readonly first_seen: number;
+  readonly last_seen: number;
+  readonly best_score: number;
+  /** When the event was published (epoch ms). */
+  readonly time: number;
+}
+
 export interface TopicPayloads {
   readonly deviceStatus: DeviceStatusPayload;
   readonly cameraStatus: CameraStatusPayload;
@@ -74,6 +92,7 @@ export interface TopicPayloads {
   readonly objects: FileContainerMessage;
   readonly food: FileContainerMessage;
   readonly view: CameraViewPayload;
+  readonly events: TrackEventPayload;
   /** `raypack/<device>/<camera>/snapshot`: the anonymised JPEG (camera facemode), for Home Assistant's image entity. Not retained. */
   readonly snapshot: Buffer;
   /** `<prefix>/<component>/<node>/<object>/config`: Home Assistant discovery (retained; empty removes the entity). */
@@ -103,6 +122,10 @@ export class Topics {
 
   view(camera: string): string {
     return `${this.base}/${this.device}/${camera}/view`;
+  }
+
+  events(camera: string): string {
+    return `${this.base}/${this.device}/${camera}/events`;
   }
 
   snapshot(camera: string): string {

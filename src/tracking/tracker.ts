@@ -254,6 +254,23 @@ export class Tracker {
     return { boxes: this.tracks(), started: started.map((t) => t.info), ended };
   }
 
+  /**
+   * The boxes every live track would be hidden at, at `timeMs`, if the frames until then had no detections, without
+   * changing anything: what a video's frames between two analysed ones hide (a track's grown prediction from its
+   * last detection, as `update([], timeMs)` would give it). Tracks past their limit by then are left out.
+   */
+  predictAt(timeMs: number): TrackInfo[] {
+    if (!Number.isFinite(timeMs)) throw new RangeError(`tracker: timeMs must be finite, got ${timeMs}`);
+    const now = Math.max(timeMs, this.nowMs);
+    const o = this.options;
+    return this.live
+      .filter((t) => now - t.lastSeenMs <= (this.isConfirmed(t) ? o.maxMissedMs : o.tentativeMaxMissedMs))
+      .map((t) => {
+        const kalman = this.lostPrediction(t, now);
+        return this.describe({ ...t, kalman, misses: t.misses + 1 }, this.coverBox(kalman), 'predicted', now);
+      });
+  }
+
   /** Live tracks as of the latest update, by id (the same list as that update's `boxes`). */
   tracks(): TrackInfo[] {
     return this.live.map((t) => t.info);

@@ -138,6 +138,7 @@ describe('api values', () => {
         bodyWindowMs: 2_500,
       },
       fetch: { allow: ['192.168.1.0/24', 'nas.lan', '*.cams'], maxBytes: 200_000, timeoutMs: 4_000, maxRedirects: 0, ca: 'PEM' },
+      video: { enabled: true, maxSeconds: 60, maxFrames: 3600, maxPixels: 2_088_960, maxProcessingMs: 120_000, sampleFps: 2, analysisFps: 10 },
       trustProxy: ['10.0.0.0/8', 'loopback', 'fd00::/8'],
       license: 'edge-lab',
       authFailures: { maxFailures: 3, maxDistinctKeys: 7, windowMs: 500, trustMs: 3_600_000 },

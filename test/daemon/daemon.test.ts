@@ -133,6 +133,34 @@ describe.skipIf(!rtspServerAvailable())('daemon with real parts', () => {
     expect(device).toMatchObject({ payload: 'online', retain: true });
   }, 70_000);
 
+  it('publishes track events on raypack/<device>/<camera>/events: a new and, once the photo changes, its end', async () => {
+    type Event = { camera: string; type: string; id: number; label: string; first_seen: number; last_seen: number; best_score: number; time: number };
+    const events = (): Event[] => messages.filter((m) => m.topic === 'raypack/e2e/door/events').map((m) => JSON.parse(m.payload) as Event);
+    // The RTSP server shows each photo for 2 s: a face's track ends 1.5 s (privacy.max_missed_seconds) after its photo went.
+    const pair = await waitFor(
+      () => {
+        const list = events();
+        const ended = list.find((e) => e.type === 'end' && list.some((n) => n.type === 'new' && n.id === e.id));
+        return ended ? { created: list.find((n) => n.type === 'new' && n.id === ended.id)!, ended } : undefined;
+      },
+      40_000,
+      'a new event and the end of the same track',
+    );
+    expect(pair.created).toMatchObject({ camera: 'door', label: expect.stringMatching(/^(face|head|person)$/) });
+    expect(pair.created.best_score).toBeGreaterThan(0);
+    expect(pair.ended.first_seen).toBe(pair.created.first_seen);
+    expect(pair.ended.last_seen).toBeGreaterThanOrEqual(pair.created.last_seen);
+    expect(pair.ended.time - pair.ended.last_seen).toBeGreaterThanOrEqual(1000);
+    // One new and at most one end per id.
+    const list = events();
+    for (const id of new Set(list.map((e) => e.id))) {
+      expect(list.filter((e) => e.id === id && e.type === 'new')).toHaveLength(1);
+      expect(list.filter((e) => e.id === id && e.type === 'end').length).toBeLessThanOrEqual(1);
+    }
+    const retained = messages.filter((m) => m.topic === 'raypack/e2e/door/events' && m.retain);
+    expect(retained).toEqual([]);
+  }, 50_000);
+
   it('serves snapshots in which the detector finds none of the faces it finds in the raw frame, with the privacy mask black', async () => {
     // Raw and anonymised versions of the SAME analysed frame (matched by the frame header).
     let raw: Response | undefined;

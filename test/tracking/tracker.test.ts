@@ -358,3 +358,33 @@ describe('Tracker: scale', () => {
     expect(liveMax).toBeLessThan(1000);
   });
 });
+
+describe('Tracker: predictAt (video frames between analysed ones)', () => {
+  it('gives what update([], t) would, without changing the tracker', () => {
+    const make = () => {
+      const t = new Tracker();
+      for (let i = 0; i < 4; i += 1) t.update([face(at(100 + 20 * i, 100, 40))], i * 100);
+      return t;
+    };
+    const peeked = make();
+    const reference = make();
+    const times = [433, 466, 500];
+    const peeks = times.map((time) => peeked.predictAt(time));
+    // Peeking changed nothing: the next real update matches a tracker that never peeked.
+    expect(peeked.update([face(at(200, 100, 40))], 500)).toEqual(reference.update([face(at(200, 100, 40))], 500));
+    const missed = make().update([], 466).boxes;
+    expect(peeks[1]).toEqual(missed);
+    expect(peeks[1][0].state).toBe('predicted');
+    // The face walks on at 200 px/s: the peek follows it and covers it.
+    expect(coverage(at(100 + 20 * 4.66, 100, 40), peeks[1][0].box)).toBeGreaterThan(0.95);
+  });
+
+  it('leaves out tracks past their limit at that time', () => {
+    const t = new Tracker({ maxMissedMs: 500, tentativeMaxMissedMs: 200 });
+    t.update([face(at(50, 50, 20))], 0);
+    t.update([face(at(50, 50, 20))], 100);
+    expect(t.predictAt(550)).toHaveLength(1);
+    expect(t.predictAt(700)).toHaveLength(0);
+    expect(t.tracks()).toHaveLength(1);
+  });
+});

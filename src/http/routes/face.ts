@@ -1,5 +1,8 @@
 /** `POST /raypackfacev3`: faces as RAYPACK JSON, or the picture with faces outlined or anonymised. */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { RaypackError } from '../../errors.ts';
+import { sniffVideo } from '../../video/sniff.ts';
+import { anonymizedVideo, facesOfVideo } from '../video.ts';
 import { renderFaces } from '../../image/anonymize.ts';
 import { buildFaceResult, faceBoxes, type FaceBox } from '../../raypack/wire.ts';
 import { admissionHook, readAuthenticatedForm, type RouteContext } from '../context.ts';
@@ -19,6 +22,7 @@ export function registerFaceRoute(app: FastifyInstance, ctx: RouteContext): void
             content: {
               'application/json': { schema: FACE_RESULT_SCHEMA },
               'image/jpeg': { schema: { type: 'string', format: 'binary' } },
+              'video/mp4': { schema: { type: 'string', format: 'binary', description: 'A video upload with mode=image: the anonymized video (H.264, audio copied).' } },
             },
           },
           ...ERROR_RESPONSES,
@@ -30,6 +34,7 @@ export function registerFaceRoute(app: FastifyInstance, ctx: RouteContext): void
       const form = await readAuthenticatedForm(request, ctx);
       const params = parseFaceParams(form.fields);
       const input = await imageInput(form, params.imageUrl, ctx.fetcher, 'imagef');
+      if (sniffVideo(input.bytes)) return answerVideo(ctx, input.bytes, params, reply);
       const started = performance.now();
       const { faces, jpeg } = await ctx.queue.run(() => answerFaces(ctx, input.bytes, params));
       const seconds = (performance.now() - started) / 1000;
@@ -64,4 +69,25 @@ async function answerFaces(ctx: RouteContext, bytes: Uint8Array, params: FacePar
   if (!wantsImage || !analysis.image) return { faces };
   const drawn = hides ? (analysis.privacy ?? []) : faces.map((b) => ({ x: b.xpos, y: b.ypos, width: b.width, height: b.height }));
   return { faces, jpeg: await renderFaces(analysis.image, drawn, render, { colour: params.colour }) };
+}
+
+/**
+ * A video: `mode=json` the faces of each sampled frame with track ids; a picture mode the anonymized video. Only
+ * anonymized videos leave: `default` (outlines on the original picture, for images) pixelates a video, and the
+ * modes that cannot be a video (`jsonimage`, `black`) are refused.
+ */
+async function answerVideo(ctx: RouteContext, bytes: Uint8Array, params: FaceParams, reply: FastifyReply): Promise<FastifyReply> {
+  if (params.facemode === 'jsonimage' || params.facemode === 'black') {
+    throw new RaypackError('bad_parameter', `facemode=${params.facemode} is not available for videos: use mode=json, or mode=image with facemode pixel, fill or body`, { parameter: 'facemode' });
+  }
+  const started = performance.now();
+  reply.header('cache-control', 'no-store');
+  if (params.mode === 'json') {
+    const answer = await facesOfVideo(ctx, bytes, { threshold: params.threshold, fps: params.fps });
+    const time = (performance.now() - started) / 1000;
+    return reply.type('application/json; charset=utf-8').send({ totalfaces: answer.totalfaces, time, faces: [], video: answer.video, frames: answer.frames });
+  }
+  const render = RENDER_BY_FACEMODE[params.facemode] === 'fill' ? 'fill' : 'pixel';
+  const mp4 = await anonymizedVideo(ctx, bytes, { privacy: params.facemode === 'body' ? 'body' : 'faces', render, colour: params.colour });
+  return reply.type('video/mp4').send(mp4);
 }

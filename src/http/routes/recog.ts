@@ -5,6 +5,8 @@ import { admissionHook, readAuthenticatedForm, type RouteContext } from '../cont
 import { imageInput } from '../image-input.ts';
 import { parseRecogParams } from '../params.ts';
 import { ERROR_RESPONSES, FILECONTAINER_SCHEMA } from '../schemas.ts';
+import { sniffVideo } from '../../video/sniff.ts';
+import { recogVideo } from '../video.ts';
 
 export function registerRecogRoute(app: FastifyInstance, ctx: RouteContext): void {
   app.post(
@@ -21,6 +23,13 @@ export function registerRecogRoute(app: FastifyInstance, ctx: RouteContext): voi
       const form = await readAuthenticatedForm(request, ctx);
       const params = parseRecogParams(form.fields);
       const input = await imageInput(form, params.imageUrl, ctx.fetcher, 'file');
+      if (sniffVideo(input.bytes)) {
+        const started = Date.now();
+        const answer = await recogVideo(ctx, input.bytes, { task: params.model.task, threshold: params.threshold, lang: params.lang, fps: params.fps, timeline: params.timeline });
+        const container = buildFileContainer({ model: params.model, originalfile: input.originalName, starttime: started, endtime: Date.now(), tags: answer.tags, license: ctx.license });
+        const body = { ...container, results: { ...container.results, stats: { ...container.results.stats, video: answer.video }, ...(answer.timeline ? { timeline: answer.timeline } : {}) } };
+        return reply.header('cache-control', 'no-store').type('application/json; charset=utf-8').send(body);
+      }
 
       const starttime = Date.now();
       // Only labels leave this route: the stage decodes just as many pixels as the detector uses.
