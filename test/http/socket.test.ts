@@ -207,7 +207,7 @@ describe('other clients and endpoints over the socket', () => {
     const doc = (await r.json()) as { openapi: string; paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { properties: Record<string, unknown> } }> } }>> };
     expect(doc.openapi).toMatch(/^3\./);
     const face = doc.paths['/raypackfacev3'].post.requestBody!.content;
-    expect(Object.keys(face['multipart/form-data'].schema.properties)).toEqual(['apikey', 'threshold', 'imagef', 'file', 'mode', 'facemode', 'hex', 'fps']);
+    expect(Object.keys(face['multipart/form-data'].schema.properties)).toEqual(['apikey', 'threshold', 'imagef', 'file', 'mode', 'facemode', 'fps', 'hex']);
     expect(Object.keys(doc.paths['/recog'].post.requestBody!.content['application/x-www-form-urlencoded'].schema.properties)).toContain('lang');
   });
 
