@@ -151,6 +151,8 @@ export function splitVariant(ref: string): { id: string; variant?: ModelVariant 
  * committed calibration table (as at install); the calibration script, which needs the photos, for other int8 copies.
  */
 export function buildCommand(modelId: string, variant: ModelVariant): string {
+  // An installed .deb has no converter (scripts/ is not shipped): its optional models come in a second package.
+  if (!existsSync(join(MODELS_DIR, '../scripts/build-models.ts'))) return '`sudo apt install raypack-edge-models-extra` (the raypack-edge package has the default models only; docs/INSTALL-DEB.md)';
   if (variant === 'fp32' || existsSync(calibrationTablePath(modelId))) return '`npm run models`';
   return `\`npx tsx scripts/quantize.ts ${modelId}\``;
 }
