@@ -245,9 +245,9 @@ export async function loadDetector(task: Task, options: LoadOptions = {}): Promi
   const settings = settingsFor(task, manifest.id, options);
   const variant = settings.variant;
   const file = variantPath(manifest.id, variant);
-  if (variant === 'int8' && !existsSync(file)) {
+  if (!existsSync(file) && (variant === 'int8' || !existsSync(join(MODELS_DIR, '../scripts/build-models.ts')))) {
     const how = buildCommand(manifest.id, variant);
-    const fallback = how.includes('quantize') ? ', or use variant fp32' : '';
+    const fallback = how.includes('quantize') || (how.includes('apt') && variant === 'int8') ? ', or use variant fp32' : '';
     throw new RaypackError('model_unavailable', `${file} is not built: run ${how}${fallback}`, { modelId: manifest.id });
   }
   const session = await createSession(file, { threads: options.threads, executionProviders: options.executionProviders });
