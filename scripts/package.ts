@@ -18,7 +18,7 @@
  *
  * --fast compresses with xz level 0 (tests); the default is xz -6. The staging trees are removed afterwards.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, closeSync, cpSync, openSync, readSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -216,9 +216,13 @@ function startsWith(path: string, magic: string): boolean {
 
 const isElf = (path: string): boolean => startsWith(path, '\x7fELF');
 
-function run(cmd: string, args: readonly string[], cwd = ROOT): void {
-  const r = spawnSync(cmd, args, { cwd, stdio: ['ignore', 'inherit', 'inherit'] });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status ?? r.signal})`);
+/** Runs a build step without blocking the event loop (a test worker that builds a package must stay responsive). */
+function run(cmd: string, args: readonly string[], cwd = ROOT): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} failed (exit ${code ?? signal})`))));
+  });
 }
 
 /** Folders of npm packages that never load at run time (node-prune's usual list). */
@@ -271,11 +275,11 @@ function modelFiles(): string[] {
   return readdirSync(join(ROOT, 'models/build')).filter((f) => f.endsWith('.onnx')).map((f) => f.replace(/\.onnx$/, '')).sort();
 }
 
-function dpkgDeb(stage: string, out: string, fast: boolean): void {
-  run('dpkg-deb', ['--root-owner-group', '-Zxz', `-z${fast ? 0 : 6}`, '--build', stage, out]);
+function dpkgDeb(stage: string, out: string, fast: boolean): Promise<void> {
+  return run('dpkg-deb', ['--root-owner-group', '-Zxz', `-z${fast ? 0 : 6}`, '--build', stage, out]);
 }
 
-function stageMain(stage: string, arch: DebArch, version: string): void {
+async function stageMain(stage: string, arch: DebArch, version: string): Promise<void> {
   const app = join(stage, PREFIX);
   mkdirSync(app, { recursive: true });
   for (const dir of ['bin', 'src', 'config']) cpSync(join(ROOT, dir), join(app, dir), { recursive: true });
@@ -289,7 +293,7 @@ function stageMain(stage: string, arch: DebArch, version: string): void {
   cpSync(join(ROOT, 'package-lock.json'), join(app, 'package-lock.json'));
 
   log.info('production node_modules', { arch: arch.deb, npmCpu: arch.npmCpu });
-  run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--os=linux', `--cpu=${arch.npmCpu}`, '--libc=glibc'], app);
+  await run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--os=linux', `--cpu=${arch.npmCpu}`, '--libc=glibc'], app);
   prune(join(app, 'node_modules'), arch);
   rmSync(join(app, 'package-lock.json'));
   // package.json stays (the version, "type": "module"); what only a clone uses goes.
@@ -394,11 +398,11 @@ export async function buildPackages(options: PackageOptions): Promise<Built[]> {
     const stage = join(options.out, `.stage-${arch.deb}-${process.pid}`);
     rmSync(stage, { recursive: true, force: true });
     try {
-      stageMain(stage, arch, version);
+      await stageMain(stage, arch, version);
       const kib = installedKiB(stage);
       if (kib > MAX_INSTALLED_MIB * 1024) throw new Error(`raypack-edge ${arch.deb} would install ${(kib / 1024).toFixed(1)} MiB, over ${MAX_INSTALLED_MIB} MiB`);
       const file = join(options.out, `raypack-edge_${version}_${arch.deb}.deb`);
-      dpkgDeb(stage, file, options.fast);
+      await dpkgDeb(stage, file, options.fast);
       log.info('built', { file, installedMiB: +(kib / 1024).toFixed(1), debMiB: +(statSync(file).size / 1048576).toFixed(1) });
       built.push({ file, arch: arch.deb, installedKiB: kib });
     } finally {
@@ -412,7 +416,7 @@ export async function buildPackages(options: PackageOptions): Promise<Built[]> {
     try {
       stageExtra(stage, version, extras);
       const file = join(options.out, `raypack-edge-models-extra_${version}_all.deb`);
-      dpkgDeb(stage, file, options.fast);
+      await dpkgDeb(stage, file, options.fast);
       const kib = installedKiB(stage);
       log.info('built', { file, models: extras, installedMiB: +(kib / 1024).toFixed(1), debMiB: +(statSync(file).size / 1048576).toFixed(1) });
       built.push({ file, arch: 'all', installedKiB: kib });

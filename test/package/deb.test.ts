@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARCHES, MAX_INSTALLED_MIB, buildPackages, elfFiles, type Built } from '../../scripts/package.ts';
 import { freePort, sleep, waitFor } from '../helpers/processes.ts';
 import { makeTempDir } from '../helpers/rtsp.ts';
+import { runCommand } from '../helpers/run-command.ts';
 
 const has = (cmd: string, arg = '--version'): boolean => spawnSync(cmd, [arg]).status === 0;
 const APP = 'usr/lib/raypack-edge';
@@ -87,25 +88,25 @@ describe.skipIf(!has('dpkg-deb') || !has('file', '-v'))('the amd64 .deb', () => 
     expect(result.stderr.split('\n').filter((l) => l.includes('raypack-edge.service'))).toEqual([]);
   });
 
-  it.skipIf(!has('lintian'))('has no lintian tag but the accepted ones', () => {
-    const result = spawnSync('lintian', ['--tag-display-limit', '0', built.file], { encoding: 'utf8', maxBuffer: 16 << 20 });
+  it.skipIf(!has('lintian'))('has no lintian tag but the accepted ones', async () => {
+    const result = await runCommand('lintian', ['--tag-display-limit', '0', built.file]);
     const tags = result.stdout.split('\n').filter((l) => /^[EWX]: /.test(l)).map((l) => l.split(' ')[2]);
     expect(tags.length).toBeGreaterThan(0);
     expect([...new Set(tags.filter((t) => !ACCEPTED_LINTIAN_TAGS.has(t)))]).toEqual([]);
   }, 300_000);
 
-  it('detects the faces on a photo from the unpacked tree, with no build step', () => {
+  it('detects the faces on a photo from the unpacked tree, with no build step', async () => {
     const photo = join(root, APP, 'demo/sample1.jpg');
-    const result = spawnSync(process.execPath, [join(root, APP, 'bin/raypack-edge.js'), 'detect', '--threads', '1', photo], { encoding: 'utf8', cwd: out, timeout: 120_000 });
+    const result = await runCommand(process.execPath, [join(root, APP, 'bin/raypack-edge.js'), 'detect', '--threads', '1', photo], { cwd: out, timeout: 120_000 });
     expect(result.status, result.stderr).toBe(0);
     const line = JSON.parse(result.stdout.trim()) as { detections: Array<{ label: string; score: number }> };
     expect(line.detections.filter((d) => d.label === 'face' && d.score > 0.9).length).toBeGreaterThanOrEqual(3);
     // An optional model says which package brings it.
-    const extra = spawnSync(process.execPath, [join(root, APP, 'bin/raypack-edge.js'), 'detect', '--task', 'objects', '--model', 'centernet', photo], { encoding: 'utf8', cwd: out, timeout: 120_000 });
+    const extra = await runCommand(process.execPath, [join(root, APP, 'bin/raypack-edge.js'), 'detect', '--task', 'objects', '--model', 'centernet', photo], { cwd: out, timeout: 120_000 });
     expect(extra.status).not.toBe(0);
     expect(extra.stdout + extra.stderr).toContain('apt install raypack-edge-models-extra');
     // The development tools are not part of the package, and say so.
-    const bench = spawnSync(process.execPath, [join(root, APP, 'bin/raypack-edge.js'), 'bench'], { encoding: 'utf8', cwd: out, timeout: 60_000 });
+    const bench = await runCommand(process.execPath, [join(root, APP, 'bin/raypack-edge.js'), 'bench'], { cwd: out, timeout: 60_000 });
     expect(bench.status).toBe(2);
     expect(bench.stderr).toContain('development tool');
   }, 240_000);
