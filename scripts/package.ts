@@ -18,7 +18,7 @@
  *
  * --fast compresses with xz level 0 (tests); the default is xz -6. The staging trees are removed afterwards.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, cpSync, openSync, readSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -167,7 +167,9 @@ function copyright(): string {
 }
 
 function changelog(name: string, version: string): Buffer {
-  const date = execFileSync('date', ['-R', '-u', '-d', '@0'], { encoding: 'utf8' }).trim();
+  // The changelog's date: SOURCE_DATE_EPOCH (reproducible builds), else the last commit's, so rebuilds match.
+  const epoch = process.env.SOURCE_DATE_EPOCH ?? spawnSync('git', ['log', '-1', '--format=%ct'], { cwd: ROOT, encoding: 'utf8' }).stdout?.trim();
+  const date = execFileSync('date', ['-R', '-u', '-d', `@${/^\d+$/.test(epoch ?? '') ? epoch : '0'}`], { encoding: 'utf8' }).trim();
   const text = `${name} (${version}) unstable; urgency=medium\n\n  * Built by scripts/package.ts (npm run package).\n\n -- RAYPACK Edge developers <raypack-edge@users.noreply.github.com>  ${date}\n`;
   // level 9, no name or time in the header: the same bytes every build, as lintian asks.
   return gzipSync(Buffer.from(text), { level: 9 });
