@@ -78,7 +78,8 @@ export function packagedUnit(unit: string): string {
 
 // Maintainer scripts, as dh_installsystemd writes them for a unit installed with --no-start: enabled on a first
 // install (deb-systemd-helper remembers an admin's `disable` across upgrades), never started by the package;
-// restarted on upgrade only when it was running.
+// restarted on upgrade only when it was running. DPKG_ROOT (dpkg --root with --force-script-chrootless, as the
+// test installs into a throwaway root) is honoured: deb-systemd-helper writes under it, systemctl is not called.
 const POSTINST = `#!/bin/sh
 set -e
 UNIT=raypack-edge.service
@@ -91,7 +92,7 @@ if [ "$1" = "configure" ] || [ "$1" = "abort-upgrade" ] || [ "$1" = "abort-decon
 			deb-systemd-helper update-state "$UNIT" >/dev/null || true
 		fi
 	fi
-	if [ -d /run/systemd/system ]; then
+	if [ -z "\${DPKG_ROOT:-}" ] && [ -d /run/systemd/system ]; then
 		systemctl --system daemon-reload >/dev/null || true
 		# An upgrade restarts a running daemon so that the new code runs; a first install starts nothing.
 		if [ -n "$2" ]; then
@@ -107,7 +108,7 @@ exit 0
 
 const PRERM = `#!/bin/sh
 set -e
-if [ -d /run/systemd/system ] && [ "$1" = remove ]; then
+if [ -z "\${DPKG_ROOT:-}" ] && [ -d /run/systemd/system ] && [ "$1" = remove ]; then
 	deb-systemd-invoke stop raypack-edge.service >/dev/null || true
 fi
 exit 0
@@ -116,7 +117,7 @@ exit 0
 const POSTRM = `#!/bin/sh
 set -e
 UNIT=raypack-edge.service
-if [ "$1" = remove ] && [ -d /run/systemd/system ]; then
+if [ "$1" = remove ] && [ -z "\${DPKG_ROOT:-}" ] && [ -d /run/systemd/system ]; then
 	systemctl --system daemon-reload >/dev/null || true
 fi
 if [ "$1" = remove ] && command -v deb-systemd-helper >/dev/null 2>&1; then
@@ -128,7 +129,7 @@ if [ "$1" = purge ]; then
 		deb-systemd-helper unmask "$UNIT" >/dev/null || true
 	fi
 	# StateDirectory= with DynamicUser=: the demo video and state live in /var/lib/private/raypack-edge.
-	rm -rf /var/lib/private/raypack-edge /var/lib/raypack-edge
+	rm -rf "\${DPKG_ROOT:-}/var/lib/private/raypack-edge" "\${DPKG_ROOT:-}/var/lib/raypack-edge"
 fi
 exit 0
 `;

@@ -6,7 +6,7 @@
  * module path (it sits in /tmp), so a dependency missing from the package fails here.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -94,6 +94,41 @@ describe.skipIf(!has('dpkg-deb') || !has('file', '-v'))('the amd64 .deb', () => 
     expect(tags.length).toBeGreaterThan(0);
     expect([...new Set(tags.filter((t) => !ACCEPTED_LINTIAN_TAGS.has(t)))]).toEqual([]);
   }, 300_000);
+
+  it.skipIf(!has('dpkg') || !existsSync('/usr/bin/deb-systemd-helper') || !has('systemctl'))('installs into a throwaway root with dpkg: enabled, not started; an admin\'s disable survives an upgrade; purge removes it', async () => {
+    // dpkg --root with --force-script-chrootless runs the real maintainer scripts with DPKG_ROOT set, so that
+    // deb-systemd-helper writes under the throwaway root; --force-depends: that root has no nodejs or ffmpeg.
+    const target = join(out, 'dpkg-root');
+    mkdirSync(join(target, 'var/lib/dpkg/info'), { recursive: true });
+    mkdirSync(join(target, 'var/lib/dpkg/updates'), { recursive: true });
+    writeFileSync(join(target, 'var/lib/dpkg/status'), '');
+    const hostWants = '/etc/systemd/system/multi-user.target.wants/raypack-edge.service';
+    const hostBefore = existsSync(hostWants);
+    const dpkg = (...args: string[]) =>
+      runCommand('dpkg', [`--root=${target}`, `--admindir=${join(target, 'var/lib/dpkg')}`, '--force-script-chrootless', '--force-depends', '--log=/dev/null', ...args], { timeout: 120_000 });
+    const wants = join(target, 'etc/systemd/system/multi-user.target.wants/raypack-edge.service');
+
+    const install = await dpkg('-i', built.file);
+    expect(install.status, install.stderr).toBe(0);
+    expect(install.stdout).toContain('enabled, not started');
+    expect(readlinkSync(wants)).toBe('/lib/systemd/system/raypack-edge.service');
+    expect(statSync(join(target, 'etc/raypack-edge/env')).mode & 0o777).toBe(0o640);
+    expect(existsSync(join(target, APP, 'models/build/movenet-multipose.onnx'))).toBe(true);
+    expect(existsSync(hostWants)).toBe(hostBefore);
+
+    // The admin disables it (systemctl works on a root offline); an upgrade (the same version again: $2 is set) keeps it disabled.
+    const disable = await runCommand('systemctl', [`--root=${target}`, 'disable', 'raypack-edge.service']);
+    expect(disable.status, disable.stderr).toBe(0);
+    expect(existsSync(wants)).toBe(false);
+    const upgrade = await dpkg('-i', built.file);
+    expect(upgrade.status, upgrade.stderr).toBe(0);
+    expect(existsSync(wants)).toBe(false);
+
+    const purge = await dpkg('--purge', 'raypack-edge');
+    expect(purge.status, purge.stderr).toBe(0);
+    for (const path of ['etc/raypack-edge', APP, 'usr/bin/raypack-edge', 'lib/systemd/system/raypack-edge.service']) expect(existsSync(join(target, path)), path).toBe(false);
+    expect(existsSync(hostWants)).toBe(hostBefore);
+  }, 240_000);
 
   it('detects the faces on a photo from the unpacked tree, with no build step', async () => {
     const photo = join(root, APP, 'demo/sample1.jpg');
