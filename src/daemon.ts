@@ -355,6 +355,19 @@ export class Daemon {
     };
   }
 
+  /** One line for systemd's STATUS= (`systemctl status`): each camera's state, MQTT, the queue. */
+  statusText(): string {
+    if (!this.endpointsValue) return this.stopped ? 'stopping' : 'starting: loading detectors';
+    const cameras = [...this.cameras.values()].map((camera) => `${camera.id} ${camera.status().state}`);
+    const mqtt = this.publisher?.stats();
+    const queue = this.queue.stats();
+    return [
+      cameras.length ? `cameras: ${cameras.join(', ')}` : 'no cameras',
+      `MQTT ${mqtt?.connected ? 'connected' : `not connected (${mqtt?.buffered ?? 0} buffered)`}`,
+      `queue ${queue.running} running, ${queue.waiting} waiting`,
+    ].join('; ');
+  }
+
   /** Process details for the dashboard's admin part. */
   private adminDetails(mqttUrl: string): Record<string, unknown> {
     const memory = process.memoryUsage();

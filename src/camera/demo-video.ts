@@ -7,16 +7,29 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { RaypackError } from '../errors.ts';
 
 export const DEMO_WIDTH = 960;
 export const DEMO_HEIGHT = 640;
 
+/**
+ * Where the sample photos are: `demo/` beside src/ in an installed package (scripts/package.ts copies them there,
+ * as @vladmandic/face-api is a development dependency that packages leave out), else the face-api package of a clone.
+ */
+export function demoPhotosDir(): string {
+  const packaged = fileURLToPath(new URL('../../demo', import.meta.url));
+  if (existsSync(join(packaged, 'sample1.jpg'))) return packaged;
+  try {
+    return join(dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')), 'demo');
+  } catch {
+    throw new RaypackError('internal', `no sample photos for the demo camera: neither ${packaged} nor the @vladmandic/face-api package (npm ci) is there`);
+  }
+}
+
 /** The sample photos, in order. */
 export function demoPhotos(): string[] {
-  const require = createRequire(import.meta.url);
-  const pkg = require.resolve('@vladmandic/face-api/package.json');
-  const dir = join(dirname(pkg), 'demo');
+  const dir = demoPhotosDir();
   const photos = [1, 2, 3, 4, 5, 6].map((n) => join(dir, `sample${n}.jpg`)).filter((p) => existsSync(p));
   if (photos.length === 0) throw new RaypackError('internal', `no sample photos found in ${dir}`);
   return photos;

@@ -9,11 +9,15 @@ import { Daemon } from '../daemon.ts';
 import { isRaypackError } from '../errors.ts';
 import { logger } from '../log.ts';
 import { watchLauncher } from '../os/launcher-watch.ts';
+import { SystemdNotifier } from '../os/systemd-notify.ts';
 
 const log = logger('start');
 
 export async function startCommand(argv: string[]): Promise<number> {
   let daemon: Daemon;
+  let started: Daemon | undefined;
+  // Under systemd (Type=notify): READY once started, watchdog pings from the event loop, STOPPING on shutdown.
+  const notifier = SystemdNotifier.fromProcess(() => started?.statusText() ?? 'starting', logger('systemd'));
   try {
     const args = parseStartArgs(argv, process.env);
     if (args.help) {
@@ -21,6 +25,7 @@ export async function startCommand(argv: string[]): Promise<number> {
       return 0;
     }
     daemon = new Daemon(loadConfig({ path: args.configPath, overrides: args.overrides }));
+    started = daemon;
   } catch (error) {
     if (isRaypackError(error)) {
       process.stderr.write(`raypack-edge start: ${error.message}\n`);
@@ -38,6 +43,7 @@ export async function startCommand(argv: string[]): Promise<number> {
       process.exit(1);
     }
     log.info('signal received, shutting down', { signal });
+    void notifier?.stopping();
     // A signal during start waits for start to finish, so nothing is created after stop() ran.
     stopping = starting.then(
       () => daemon.stop(),
@@ -52,11 +58,16 @@ export async function startCommand(argv: string[]): Promise<number> {
     stop('launcher-exit');
   });
 
+  notifier?.start();
+  if (notifier) log.info('systemd notify socket set', { watchdogMs: notifier.watchdogMs });
   try {
     starting = daemon.start();
     await starting;
+    if (!stopping) await notifier?.ready();
   } catch (error) {
+    void notifier?.stopping();
     await daemon.stop().catch(() => undefined);
+    await notifier?.flush();
     // A file the configuration names but that cannot be used (the fetch CA) is a configuration error: exit 2 as for
     // a bad file.
     if (isRaypackError(error) && error.code === 'config_invalid') {
@@ -72,7 +83,7 @@ export async function startCommand(argv: string[]): Promise<number> {
       if (stopping) {
         clearInterval(wait);
         unwatch();
-        void stopping.then(resolve, resolve);
+        void stopping.then(() => notifier?.flush()).then(resolve, resolve);
       }
     }, 200);
   });

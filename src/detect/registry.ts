@@ -151,6 +151,8 @@ export function splitVariant(ref: string): { id: string; variant?: ModelVariant 
  * committed calibration table (as at install); the calibration script, which needs the photos, for other int8 copies.
  */
 export function buildCommand(modelId: string, variant: ModelVariant): string {
+  // An installed .deb has no converter (scripts/ is not shipped): its optional models come in a second package.
+  if (!existsSync(join(MODELS_DIR, '../scripts/build-models.ts'))) return '`sudo apt install raypack-edge-models-extra` (the raypack-edge package has the default models only; docs/INSTALL-DEB.md)';
   if (variant === 'fp32' || existsSync(calibrationTablePath(modelId))) return '`npm run models`';
   return `\`npx tsx scripts/quantize.ts ${modelId}\``;
 }
@@ -243,9 +245,9 @@ export async function loadDetector(task: Task, options: LoadOptions = {}): Promi
   const settings = settingsFor(task, manifest.id, options);
   const variant = settings.variant;
   const file = variantPath(manifest.id, variant);
-  if (variant === 'int8' && !existsSync(file)) {
+  if (!existsSync(file) && (variant === 'int8' || !existsSync(join(MODELS_DIR, '../scripts/build-models.ts')))) {
     const how = buildCommand(manifest.id, variant);
-    const fallback = how.includes('quantize') ? ', or use variant fp32' : '';
+    const fallback = how.includes('quantize') || (how.includes('apt') && variant === 'int8') ? ', or use variant fp32' : '';
     throw new RaypackError('model_unavailable', `${file} is not built: run ${how}${fallback}`, { modelId: manifest.id });
   }
   const session = await createSession(file, { threads: options.threads, executionProviders: options.executionProviders });

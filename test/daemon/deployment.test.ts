@@ -29,6 +29,8 @@ describe('systemd/raypack-edge.service', () => {
       expect(active).toContain(line);
     }
     expect(active.some((l) => l.startsWith('MemoryDenyWriteExecute'))).toBe(false);
+    // Type=notify with a watchdog (src/os/systemd-notify.ts; its messages come from systemd-notify, a child).
+    for (const line of ['Type=notify', 'NotifyAccess=all', 'WatchdogSec=30']) expect(active).toContain(line);
     expect(active.find((l) => l.startsWith('ExecStart='))).toContain('start --config /etc/raypack-edge/config.yaml');
   });
 });
