@@ -74,6 +74,7 @@ export function privacySettings(p: Config['privacy']): PrivacySettings {
     maxTilesPerSide: p.max_tiles_per_side,
     overlap: p.overlap,
     models: p.models,
+    modelThreshold: p.models_threshold,
     personHeads: p.person_heads,
     personThreshold: p.person_threshold,
     poseHeads: p.pose_heads,

@@ -28,8 +28,10 @@ export interface PrivacySettings {
   readonly maxTilesPerSide: number;
   /** Fraction of a tile shared with its neighbour. */
   readonly overlap: number;
-  /** Second-opinion face models (ids of face manifests), run on the whole image at their own default threshold. */
+  /** Second-opinion face models (ids of face manifests), run on the whole image. */
   readonly models: readonly string[];
+  /** Score from which the second-opinion models' faces are hidden; 0: each model's own default threshold. */
+  readonly modelThreshold: number;
   /** Hide the head area of a person (objects detector, label person, at least this score) that holds no face. */
   readonly personHeads: boolean;
   readonly personThreshold: number;
@@ -60,6 +62,7 @@ export const DEFAULT_PRIVACY: PrivacySettings = {
   maxTilesPerSide: 3,
   overlap: 0.25,
   models: ['blazeface-back'],
+  modelThreshold: 0,
   personHeads: false,
   personThreshold: 0.35,
   poseHeads: true,
@@ -174,8 +177,9 @@ export async function findPrivacyRegions(
     faces.push(...toScored(found, 'face:tiles', settings.threshold));
   }
   for (const model of detectors.extra) {
-    const found = await time(`privacy:${model.modelId}`, () => model.detect(image));
-    faces.push(...toScored(found, model.modelId, model.defaultThreshold));
+    const threshold = settings.modelThreshold > 0 ? settings.modelThreshold : model.defaultThreshold;
+    const found = await time(`privacy:${model.modelId}`, () => model.detect(image, { threshold }));
+    faces.push(...toScored(found, model.modelId, threshold));
   }
   const regions: PrivacyRegion[] = weightedBoxFusion(faces).map((f) => ({
     x: f.x,

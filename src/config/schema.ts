@@ -343,6 +343,13 @@ export const CONFIG_SCHEMA = {
           default: ['blazeface-back'],
           description: 'Second-opinion face models (ids of face manifests), run on the whole image at their own default threshold; their faces are fused with the main model\'s. blazeface-back finds large masked faces the SSD misses.',
         },
+        models_threshold: {
+          type: 'number',
+          minimum: 0,
+          maximum: 1,
+          default: 0,
+          description: 'Score from which the second-opinion models\' faces are hidden; 0: each model\'s own default threshold.',
+        },
         person_heads: { type: 'boolean', default: false, description: 'Hide the head area of every person the objects detector finds whose head holds no detected face (a face turned away, masked or too small).' },
         person_threshold: { type: 'number', minimum: 0.05, maximum: 1, default: 0.35, description: 'Person score from which person_heads (and facemode body) hide.' },
         pose_heads: {

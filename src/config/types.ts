@@ -139,6 +139,7 @@ export interface PrivacyConfig {
   max_tiles_per_side: number;
   overlap: number;
   models: string[];
+  models_threshold: number;
   person_heads: boolean;
   person_threshold: number;
   pose_heads: boolean;

@@ -50,7 +50,7 @@ describe('camera analysis', () => {
   function analyser(delivered: AnalysisResult[], timeoutMs = 10_000): CameraAnalyser {
     const detector = wrapped();
     return new CameraAnalyser({
-      stage: new AnalysisStage({ detectors: async () => detector, privacy: { threshold: 0.3, tiles: 0, zoom: 2, maxTilesPerSide: 3, overlap: 0.25, models: [], personHeads: false, personThreshold: 0.35, poseHeads: false, headCover: 0 } }),
+      stage: new AnalysisStage({ detectors: async () => detector, privacy: { threshold: 0.3, tiles: 0, zoom: 2, maxTilesPerSide: 3, overlap: 0.25, models: [], modelThreshold: 0, personHeads: false, personThreshold: 0.35, poseHeads: false, headCover: 0 } }),
       settings: { camera: 'cam', tasks: ['face'], thresholds: {}, lang: 'en', privacy: 'faces', tilesPerFrame: 1, timeoutMs },
       deliver: (r) => delivered.push(r),
     });

@@ -144,6 +144,25 @@ describe('on real frames and photos', () => {
     expect(await hiddenShare(DEFAULT_PRIVACY.headCover)).toBeGreaterThanOrEqual(0.7);
   });
 
+  it('hides the second-opinion faces from models_threshold when it is set, from the model\'s default otherwise', async () => {
+    const bytes = new Uint8Array(readFileSync(join(SAMPLES, 'sample5.jpg')));
+    const fromBlaze = async (modelThreshold: number) => {
+      const using = new AnalysisStage({
+        detectors: async (task) => (task === 'face' ? face : objects),
+        privacyModels: async () => [blazeBack],
+        privacy: { ...DEFAULT_PRIVACY, tiles: 0, poseHeads: false, modelThreshold },
+      });
+      const analysis = await using.analyse({ bytes }, { privacy: 'faces' });
+      return (analysis.privacy ?? []).filter((r) => r.sources.includes('blazeface-back'));
+    };
+    const direct = await blazeBack.detect(await decodeImage(bytes));
+    const atDefault = await fromBlaze(0);
+    expect(atDefault.length).toBe(direct.filter((d) => d.score >= blazeBack.defaultThreshold).length);
+    const low = await fromBlaze(0.1);
+    const high = await fromBlaze(0.99);
+    expect(low.length).toBeGreaterThan(high.length);
+  });
+
   it('body mode hides every person whole: the answer is the fill colour over the person', async () => {
     const bytes = new Uint8Array(readFileSync(join(SAMPLES, 'sample2.jpg')));
     const analysis = await stage.analyse({ bytes }, { privacy: 'body', keepPixels: true });
