@@ -186,14 +186,7 @@ export const FILECONTAINER_SCHEMA = {
           description: 'Videos with timeline=1 only: the tags of each second that has analysed frames.',
           items: { type: 'object', required: ['second', 'tags'], properties: { second: { type: 'integer' }, tags: TAGS_SCHEMA } },
         },
-        tags: {
-          type: 'array',
-          items: {
-            type: 'object',
-            required: ['name', 'value'],
-            properties: { name: { type: 'string' }, value: { type: 'string', description: 'score with 8 decimals' } },
-          },
-        },
+        tags: TAGS_SCHEMA,
       },
     },
   },
