@@ -275,13 +275,14 @@ export class Daemon {
     // 5. HTTP.
     let httpUrl: string | undefined;
     if (c.http.enabled) {
+      const api = apiOptions(c, fetchCa);
       this.http = buildServer({
         detectors: (task) => this.detector(task),
         stage: this.stage,
         queue: this.queue,
         apiKeys: this.loaded.secrets.apiKeys,
-        ...apiOptions(c, fetchCa),
-        video: { ...apiOptions(c, fetchCa).video, ffmpegPath: c.ffmpeg_path, ffprobePath: ffprobeBeside(c.ffmpeg_path) },
+        ...api,
+        video: { ...api.video, ffmpegPath: c.ffmpeg_path, ffprobePath: ffprobeBeside(c.ffmpeg_path) },
         deepstack: { enabled: c.deepstack.enabled, keylessClients: c.deepstack.keyless_clients },
         logger: logger('http'),
         plugins: [

@@ -14,7 +14,7 @@ import { RaypackError } from '../errors.ts';
 import { applyMask, type MaskSpans } from '../image/privacy-mask.ts';
 import { faceBoxes, recogTags, type FaceBox, type RecogTag } from '../raypack/wire.ts';
 import { TrackEvents, type TrackEvent } from '../tracking/events.ts';
-import { Tracker, type TrackerOptionsInput } from '../tracking/tracker.ts';
+import { Tracker, type TrackerOptionsInput, type TrackInfo } from '../tracking/tracker.ts';
 import type { AnalysisStage } from './stage.ts';
 import type { PrivacyMode, PrivacyPasses, PrivacyRegion } from './types.ts';
 
@@ -163,9 +163,7 @@ export class CameraAnalyser {
    * the regions of a video frame that is not analysed itself (src/analysis/video.ts).
    */
   carriedAt(time: number): PrivacyRegion[] {
-    return this.tracker
-      .predictAt(time)
-      .map((t) => ({ ...t.box, kind: (t.label as PrivacyRegion['kind'] | undefined) ?? 'face', score: t.score, sources: ['track'], trackId: t.id, predicted: true }));
+    return this.tracker.predictAt(time).map(trackedRegion);
   }
 
   /** This frame's share of the privacy passes (see tilesPerFrame). */
@@ -197,9 +195,7 @@ export class CameraAnalyser {
       seen.map((r) => ({ box: r, score: r.score, label: r.kind })),
       time,
     );
-    const predicted = update.boxes
-      .filter((t) => t.state === 'predicted')
-      .map((t) => ({ ...t.box, kind: (t.label as PrivacyRegion['kind'] | undefined) ?? 'face', score: t.score, sources: ['track'], trackId: t.id, predicted: true }));
+    const predicted = update.boxes.filter((t) => t.state === 'predicted').map(trackedRegion);
     return { predicted, events: this.events.next(update, time) };
   }
 }
@@ -214,4 +210,9 @@ async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A track the frame's detections did not see, as the region that hides it (its predicted, grown box). */
+function trackedRegion(t: TrackInfo): PrivacyRegion {
+  return { ...t.box, kind: (t.label as PrivacyRegion['kind'] | undefined) ?? 'face', score: t.score, sources: ['track'], trackId: t.id, predicted: true };
 }

@@ -146,13 +146,18 @@ export function splitVariant(ref: string): { id: string; variant?: ModelVariant 
   return m ? { id: m[1], variant: m[2] as ModelVariant } : { id: ref };
 }
 
+/** Whether this install can build models (a clone, with scripts/); an installed .deb cannot. */
+function canBuildModels(): boolean {
+  return existsSync(join(MODELS_DIR, '../scripts/build-models.ts'));
+}
+
 /**
  * The command that builds a model's file: `npm run models` for the float models and for int8 copies with a
  * committed calibration table (as at install); the calibration script, which needs the photos, for other int8 copies.
  */
 export function buildCommand(modelId: string, variant: ModelVariant): string {
   // An installed .deb has no converter (scripts/ is not shipped): its optional models come in a second package.
-  if (!existsSync(join(MODELS_DIR, '../scripts/build-models.ts'))) return '`sudo apt install raypack-edge-models-extra` (the raypack-edge package has the default models only; docs/INSTALL-DEB.md)';
+  if (!canBuildModels()) return '`sudo apt install raypack-edge-models-extra` (the raypack-edge package has the default models only; docs/INSTALL-DEB.md)';
   if (variant === 'fp32' || existsSync(calibrationTablePath(modelId))) return '`npm run models`';
   return `\`npx tsx scripts/quantize.ts ${modelId}\``;
 }
@@ -245,7 +250,7 @@ export async function loadDetector(task: Task, options: LoadOptions = {}): Promi
   const settings = settingsFor(task, manifest.id, options);
   const variant = settings.variant;
   const file = variantPath(manifest.id, variant);
-  if (!existsSync(file) && (variant === 'int8' || !existsSync(join(MODELS_DIR, '../scripts/build-models.ts')))) {
+  if (!existsSync(file) && (variant === 'int8' || !canBuildModels())) {
     const how = buildCommand(manifest.id, variant);
     const fallback = how.includes('quantize') || (how.includes('apt') && variant === 'int8') ? ', or use variant fp32' : '';
     throw new RaypackError('model_unavailable', `${file} is not built: run ${how}${fallback}`, { modelId: manifest.id });

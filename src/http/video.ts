@@ -11,7 +11,6 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Task } from '../detect/types.ts';
 import type { Lang } from '../detect/labels.ts';
 import { RaypackError } from '../errors.ts';
 import { faceBoxes, recogTags, type FaceBox, type RecogTag } from '../raypack/wire.ts';
@@ -20,7 +19,7 @@ import { anonymizeVideo, probeWithin, type VideoLimits } from '../video/anonymiz
 import { buildDecodeArgs, rationalValue } from '../video/ffmpeg-args.ts';
 import { FrameDecoder } from '../video/ffmpeg-process.ts';
 import type { VideoInfo } from '../video/probe.ts';
-import type { Detection } from '../detect/types.ts';
+import type { Detection, Task } from '../detect/types.ts';
 import type { RouteContext } from './context.ts';
 
 export interface VideoOptions {
@@ -114,6 +113,11 @@ async function forEachSample(
   return index;
 }
 
+/** Frames analysed per second for a JSON answer: what the request asks for, at most api.video.sample_fps. */
+function sampleRate(ctx: RouteContext, requested: number | undefined): number {
+  return Math.min(requested ?? ctx.video.sampleFps, ctx.video.sampleFps);
+}
+
 function summary(info: VideoInfo, sampled: number): VideoSummary {
   return { width: info.width, height: info.height, fps: rationalValue(info.fps), duration: info.duration ?? info.frames! / rationalValue(info.fps), sampled };
 }
@@ -134,13 +138,15 @@ export async function recogVideo(
     const info = await probeWithin(path, limitsOf(ctx.video), ctx.video.ffprobePath);
     const all: Detection[] = [];
     const bySecond = new Map<number, Detection[]>();
-    const sampled = await forEachSample(ctx, path, info, Math.min(request.fps ?? ctx.video.sampleFps, ctx.video.sampleFps), signal, async (image, _index, timeMs) => {
+    const sampled = await forEachSample(ctx, path, info, sampleRate(ctx, request.fps), signal, async (image, _index, timeMs) => {
       const analysis = await ctx.queue.run(() => ctx.stage.analyse({ image }, { report: { [request.task]: { threshold: request.threshold } } }));
       const found = analysis[request.task] ?? [];
       all.push(...found);
       if (request.timeline) {
         const second = Math.floor(timeMs / 1000);
-        bySecond.set(second, [...(bySecond.get(second) ?? []), ...found]);
+        const list = bySecond.get(second);
+        if (list) list.push(...found);
+        else bySecond.set(second, [...found]);
       }
     });
     return {
@@ -170,9 +176,8 @@ export async function facesOfVideo(ctx: RouteContext, bytes: Uint8Array, request
     const tracker = new Tracker({ highScore: request.threshold, lowScore: Math.min(0.1, request.threshold) });
     const ids = new Set<number>();
     const frames: FaceVideoAnswer['frames'] = [];
-    const rate = Math.min(request.fps ?? ctx.video.sampleFps, ctx.video.sampleFps);
     const videoFps = rationalValue(info.fps);
-    const sampled = await forEachSample(ctx, path, info, rate, signal, async (image, _index, timeMs) => {
+    const sampled = await forEachSample(ctx, path, info, sampleRate(ctx, request.fps), signal, async (image, _index, timeMs) => {
       const analysis = await ctx.queue.run(() => ctx.stage.analyse({ image }, { report: { face: { threshold: request.threshold } } }));
       const faces = faceBoxes(analysis.faces ?? [], info.width, info.height);
       const { boxes } = tracker.update(faces.map((f) => ({ box: { x: f.xpos, y: f.ypos, width: f.width, height: f.height }, score: f.score })), timeMs);
