@@ -79,6 +79,7 @@ export function privacySettings(p: Config['privacy']): PrivacySettings {
     personThreshold: p.person_threshold,
     poseHeads: p.pose_heads,
     headCover: p.head_cover,
+    flip: p.flip,
   };
 }
 

@@ -99,5 +99,6 @@ function describe(s: PrivacySettings): string {
   if (s.models.length > 0) parts.push(`+${s.models.join('+')}`);
   if (s.personHeads) parts.push('heads');
   if (s.poseHeads) parts.push('poses');
+  if (s.flip) parts.push('flip');
   return parts.join(', ');
 }

@@ -71,8 +71,8 @@ export interface CameraAnalysisSettings {
   readonly tracker?: TrackerOptionsInput;
   /**
    * Privacy passes beyond the whole-image face pass, per frame: the tiles of the grid, the person pass (for person
-   * heads, unless the camera's objects task finds the persons anyway), the pose pass and the second-opinion models
-   * take turns, `tilesPerFrame` of them per frame (0: the face pass only), so a frame costs about
+   * heads, unless the camera's objects task finds the persons anyway), the pose pass, the second-opinion models and
+   * the mirrored passes (privacy.flip) take turns, `tilesPerFrame` of them per frame (0: the face pass only), so a frame costs about
    * 1 + tilesPerFrame passes whatever is configured; the tracker keeps what each found hidden until its turn
    * comes again. Every pass every frame would multiply a frame's cost by their number.
    */
@@ -171,10 +171,11 @@ export class CameraAnalyser {
     const privacy = this.stage.privacy;
     this.grid ??= await this.stage.privacyGridSize(frame.width, frame.height);
     // The cycle: every tile, then the passes that are not free on this camera.
-    const others: Array<'persons' | 'poses' | 'models'> = [];
+    const others: Array<'persons' | 'poses' | 'models' | 'flip'> = [];
     if (privacy.personHeads && !personsFree) others.push('persons');
     if (privacy.poseHeads) others.push('poses');
     if (privacy.models.length > 0) others.push('models');
+    if (privacy.flip) others.push('flip');
     const cycle = this.grid + others.length;
     const count = Math.min(this.settings.tilesPerFrame, cycle);
     const picked = Array.from({ length: count }, (_, i) => (this.turn + i) % Math.max(1, cycle));
@@ -186,6 +187,7 @@ export class CameraAnalyser {
       persons: personsFree || named.has('persons'),
       poses: named.has('poses'),
       models: named.has('models'),
+      flip: named.has('flip'),
     };
   }
 

@@ -5,13 +5,15 @@
  * - overlapping tiles, chosen from the image size so that small faces reach the model enlarged (a 416 px crowd
  *   photo's 2x2 tiles are seen at twice their size by the 512 px SSD);
  * - second-opinion face models, where measured to add recall (settings.models);
+ * - the whole-image face pass and the second-opinion models again on the mirrored image (settings.flip): the models
+ *   find some profiles and masked faces one way round only;
  * - heads from people: a person found by the objects detector whose head area holds no detected face gets that
  *   area hidden (a face turned away, masked, or too small or blurred for the face models);
  * - in `body` mode, every person hidden whole.
  * Face boxes from all passes are fused (weighted box fusion, fusion.ts). Pure orchestration over Detectors.
  */
 import { area, expandWithMargin, intersection, type Rect } from '../core/geometry.ts';
-import type { RgbImage } from '../core/image.ts';
+import { mirrorBox, mirrorImage, type RgbImage } from '../core/image.ts';
 import { windowStarts, type PlannedRegion } from '../detect/tiling.ts';
 import type { Detection, Detector } from '../detect/types.ts';
 import { headRegion, type PoseDetector } from '../detect/pose.ts';
@@ -46,6 +48,11 @@ export interface PrivacySettings {
    * head (a masked face whose box holds the eyes only leaves its head to be hidden whole).
    */
   readonly headCover: number;
+  /**
+   * The whole-image face pass and the second-opinion models once more on the mirrored image: the models find some
+   * faces one way round only (profiles, masked and half-covered faces). About one more pass of each.
+   */
+  readonly flip: boolean;
 }
 
 /**
@@ -67,6 +74,7 @@ export const DEFAULT_PRIVACY: PrivacySettings = {
   personThreshold: 0.35,
   poseHeads: true,
   headCover: 0.5,
+  flip: true,
 };
 
 export interface PrivacyDetectors {
@@ -157,8 +165,11 @@ export async function findPrivacyRegions(
   settings: PrivacySettings,
   mode: PrivacyMode,
   known: KnownDetections,
-  /** Run only these of the grid's tiles (a camera spreads the grid over its frames). */
-  tileWindow?: { readonly from: number; readonly count: number },
+  /**
+   * A camera's share of the passes (it spreads them over its frames): only these of the grid's tiles; the
+   * second-opinion models and the mirrored passes unless `models` / `flip` is false. Absent: every pass.
+   */
+  passes?: { readonly tiles?: { readonly from: number; readonly count: number }; readonly models?: boolean; readonly flip?: boolean },
 ): Promise<PrivacyResult> {
   const timings: Record<string, number> = {};
   const time = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
@@ -171,15 +182,26 @@ export async function findPrivacyRegions(
   };
   const faces: ScoredBox[] = toScored(known.faces, 'face', settings.threshold);
   const grid = privacyTiles(image.width, image.height, detectors.face.inputSize ?? 512, settings);
-  const tiles = tileWindow ? windowOf(grid, tileWindow) : grid;
+  const tiles = passes?.tiles ? windowOf(grid, passes.tiles) : grid;
   if (tiles.length > 0) {
     const found = await time('privacyTiles', () => detectors.face.detect(image, { threshold: settings.threshold, regions: tiles }));
     faces.push(...toScored(found, 'face:tiles', settings.threshold));
   }
-  for (const model of detectors.extra) {
+  for (const model of passes?.models === false ? [] : detectors.extra) {
     const threshold = settings.modelThreshold > 0 ? settings.modelThreshold : model.defaultThreshold;
     const found = await time(`privacy:${model.modelId}`, () => model.detect(image, { threshold }));
     faces.push(...toScored(found, model.modelId, threshold));
+  }
+  if (settings.flip && passes?.flip !== false) {
+    const mirrored = mirrorImage(image);
+    const back = (found: readonly Detection[]): Detection[] => found.map((d) => ({ ...d, box: mirrorBox(d.box, image.width) }));
+    const found = await time('privacyFlip', () => detectors.face.detect(mirrored, { threshold: settings.threshold }));
+    faces.push(...toScored(back(found), 'face:flip', settings.threshold));
+    for (const model of detectors.extra) {
+      const threshold = settings.modelThreshold > 0 ? settings.modelThreshold : model.defaultThreshold;
+      const again = await time(`privacy:${model.modelId}:flip`, () => model.detect(mirrored, { threshold }));
+      faces.push(...toScored(back(again), `${model.modelId}:flip`, threshold));
+    }
   }
   const regions: PrivacyRegion[] = weightedBoxFusion(faces).map((f) => ({
     x: f.x,

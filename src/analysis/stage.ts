@@ -107,9 +107,10 @@ export class AnalysisStage {
 
     let regions: PrivacyRegion[] | undefined;
     if (privacy && face) {
-      const extra = this.privacy.models.length > 0 && this.options.privacyModels && passes?.models !== false ? await this.options.privacyModels() : [];
+      const modelsRun = passes?.models !== false || (this.privacy.flip && passes?.flip !== false);
+      const extra = this.privacy.models.length > 0 && this.options.privacyModels && modelsRun ? await this.options.privacyModels() : [];
       const pose = this.privacy.poseHeads && this.options.poseDetector && passes?.poses !== false ? await this.options.poseDetector() : undefined;
-      const found = await findPrivacyRegions(image, { face, objects: wantsPersons ? objects : undefined, extra, pose }, this.privacy, privacy, { faces: faceFound, objects: objectsFound }, passes?.tiles);
+      const found = await findPrivacyRegions(image, { face, objects: wantsPersons ? objects : undefined, extra, pose }, this.privacy, privacy, { faces: faceFound, objects: objectsFound }, passes);
       regions = found.regions;
       Object.assign(timings, found.timings);
     }

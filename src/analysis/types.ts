@@ -28,6 +28,8 @@ export interface PrivacyPasses {
   readonly persons: boolean;
   readonly poses: boolean;
   readonly models: boolean;
+  /** The mirrored whole-image passes (privacy.flip). */
+  readonly flip: boolean;
 }
 
 /** `faces`: faces and heads hidden; `body`: every detected person hidden whole as well. */

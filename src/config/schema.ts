@@ -364,6 +364,11 @@ export const CONFIG_SCHEMA = {
           default: 0.5,
           description: 'When a head (pose_heads, person_heads) counts as hidden already by the faces found in it: 0, when a face box lies at least half inside it; above 0, only when those faces with their margin cover at least this share of the head (a masked face whose box holds the eyes only then gets its head hidden whole).',
         },
+        flip: {
+          type: 'boolean',
+          default: true,
+          description: 'Run the face model and the second-opinion models once more on the mirrored image: they find some faces one way round only (profiles, masked and half-covered faces). About one more pass per rendered upload; cameras take it in turn with the tiles.',
+        },
         tiles_per_frame: {
           type: 'integer',
           minimum: 0,

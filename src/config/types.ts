@@ -144,6 +144,7 @@ export interface PrivacyConfig {
   person_threshold: number;
   pose_heads: boolean;
   head_cover: number;
+  flip: boolean;
   tiles_per_frame: number;
   max_missed_seconds: number;
 }
