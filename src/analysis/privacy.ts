@@ -57,10 +57,11 @@ export interface PrivacySettings {
 
 /**
  * Chosen with `raypack-edge eval --privacy` on both shared face sets (docs/PRIVACY.md): of the settings measured,
- * the one with the most faces of 40 px or more hidden (coverage70 0.923 / 0.963) that keeps coverage70 over 0.90
- * (0.914 / 0.926), at 5.8 / 7.4 % false fill. Pose heads instead of person-box heads: as much coverage for about half
+ * the one with the most faces of 40 px or more hidden (coverage70 0.942 / 0.973) that keeps coverage70 over 0.90
+ * (0.930 / 0.938), at 5.9 / 7.7 % false fill. Pose heads instead of person-box heads: as much coverage for about half
  * the false fill; a head whose faces were found by their eyes only is hidden whole (headCover 0.5: +2 points on
- * large faces for 2 points of false fill, a trade we make for the privacy promise).
+ * large faces for 2 points of false fill, a trade we make for the privacy promise); the mirrored passes (flip: +1.9
+ * / +1.0 points on large faces, +1.6 / +1.2 overall, for 0.1 / 0.3 points of false fill).
  */
 export const DEFAULT_PRIVACY: PrivacySettings = {
   threshold: 0.2,
