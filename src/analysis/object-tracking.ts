@@ -68,11 +68,6 @@ export class ObjectTracking {
     return { tracks: update.boxes.map(toObjectTrack), events, counts: this.counter.snapshot() };
   }
 
-  /** `end` for every announced track (the camera stopped). */
-  clear(): TrackEvent[] {
-    return this.events.endAll(this.tracker.clear()).map((e) => this.decorate(e));
-  }
-
   private decorate(e: TrackEvent): TrackEvent {
     const zones = this.settings.counting.zones.length > 0 ? this.counter.zonesOf(e.id) : undefined;
     if (!zones) return { ...e, kind: 'object' };
