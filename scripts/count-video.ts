@@ -1,5 +1,5 @@
 /**
- * `npx tsx scripts/count-video.ts [--fps 5] [--model nanodet|centernet] [--threshold T] [--seconds S] [--rejoin S]`:
+ * `npx tsx scripts/count-video.ts [--fps 5] [--model nanodet|centernet] [--threshold T] [--seconds S] [--rejoin S] [--min-track S]`:
  * the count error of a line and a zone on ../shared/data/video/one-by-one-person-detection.mp4 against our own
  * annotation (test/fixtures/counting/one-by-one-person-detection.json), through the camera analysis
  * (scripts/counting/measure.ts). Prints one JSON line per run with the CPU it ran on (docs/COUNTING.md).
@@ -17,6 +17,7 @@ const { values } = parseArgs({
     threshold: { type: 'string' },
     seconds: { type: 'string' },
     rejoin: { type: 'string' },
+    'min-track': { type: 'string' },
     hysteresis: { type: 'string' },
     video: { type: 'string', default: join(root, '../shared/data/video/one-by-one-person-detection.mp4') },
     truth: { type: 'string', default: join(root, 'test/fixtures/counting/one-by-one-person-detection.json') },
@@ -31,7 +32,8 @@ const m = await measureCounts({
   threshold: number(values.threshold),
   seconds: number(values.seconds),
   rejoinSeconds: number(values.rejoin),
+  minTrackSeconds: number(values['min-track']),
   hysteresis: number(values.hysteresis),
 });
 const { counts: _counts, ...summary } = m;
-process.stdout.write(`${JSON.stringify({ ...summary, elapsedMs: Math.round(m.elapsedMs), fps: Number(values.fps), rejoinSeconds: number(values.rejoin) ?? 3, cpu: cpuModel() })}\n`);
+process.stdout.write(`${JSON.stringify({ ...summary, elapsedMs: Math.round(m.elapsedMs), fps: Number(values.fps), rejoinSeconds: number(values.rejoin) ?? 3, minTrackSeconds: number(values['min-track']) ?? 1, cpu: cpuModel() })}\n`);

@@ -67,7 +67,7 @@ export const DEMO_CAMERA: Omit<CameraConfig, 'url'> = {
   tracking: { labels: ['person'], max_missed_seconds: 2, update_seconds: 5 },
   zones: [],
   lines: [],
-  counting: { hysteresis: 0.1, rejoin_seconds: 3, rejoin_distance: 1, reset_time: '00:00' },
+  counting: { hysteresis: 0.1, rejoin_seconds: 3, rejoin_distance: 1, min_track_seconds: 1, reset_time: '00:00' },
 };
 
 /** The analysis stage's privacy settings from config `privacy`. */

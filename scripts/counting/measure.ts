@@ -35,6 +35,7 @@ export interface MeasureOptions {
   readonly seconds?: number;
   readonly hysteresis?: number;
   readonly rejoinSeconds?: number;
+  readonly minTrackSeconds?: number;
   readonly maxMissedSeconds?: number;
   readonly threads?: number;
 }
@@ -97,6 +98,7 @@ export async function measureCounts(options: MeasureOptions): Promise<Measuremen
           hysteresis: options.hysteresis ?? DEFAULT_COUNTING.hysteresis,
           rejoinMs: (options.rejoinSeconds ?? DEFAULT_COUNTING.rejoinMs / 1000) * 1000,
           rejoinDistance: DEFAULT_COUNTING.rejoinDistance,
+          minTrackMs: (options.minTrackSeconds ?? DEFAULT_COUNTING.minTrackMs / 1000) * 1000,
         },
       },
     },

@@ -69,6 +69,7 @@ export function objectTrackingSettings(camera: CameraConfig): ObjectTrackingSett
       hysteresis: c.hysteresis,
       rejoinMs: c.rejoin_seconds * 1000,
       rejoinDistance: c.rejoin_distance,
+      minTrackMs: c.min_track_seconds * 1000,
     },
   };
 }

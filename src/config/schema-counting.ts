@@ -102,6 +102,13 @@ export const COUNTING_SCHEMA = {
       description: 'A new track that appears this soon after another vanished, near where it was last seen, continues it: no second entry or crossing for one person whose track broke.',
     },
     rejoin_distance: { type: 'number', minimum: 0, maximum: 10, default: 1, description: 'How near, in box heights of the vanished track.' },
+    min_track_seconds: {
+      type: 'number',
+      minimum: 0,
+      maximum: 60,
+      default: 1,
+      description: 'A track counts (entries, exits, crossings, occupancy) once it has been followed this long; a duplicate box of one person or a false detection that lives shorter counts nothing.',
+    },
     reset_time: {
       type: 'string',
       default: '00:00',

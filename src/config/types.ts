@@ -34,7 +34,7 @@ export interface CameraConfig {
   tracking: { labels: string[]; max_missed_seconds: number; update_seconds: number };
   zones: ZoneConfig[];
   lines: LineConfig[];
-  counting: { hysteresis: number; rejoin_seconds: number; rejoin_distance: number; reset_time: string };
+  counting: { hysteresis: number; rejoin_seconds: number; rejoin_distance: number; min_track_seconds: number; reset_time: string };
 }
 
 /** A counting zone: a polygon in 0-1 frame coordinates. */

@@ -5,7 +5,9 @@
  * - A track's reference point is the bottom centre of its box for persons (where the feet are: a zone drawn on the
  *   floor is entered when the person stands in it, whatever their height in the picture) and the box centre for
  *   other labels. Only a track's SEEN boxes move it: a prediction through a miss never crosses anything.
- * - Tentative tracks (seen once) are not counted: a one-frame false detection makes no entry.
+ * - Tentative tracks (seen once) are not counted, and what a track counts is held back until it has been followed
+ *   for `minTrackMs` (then applied with its times): a duplicate box of one person or a false detection that lives
+ *   shorter counts nothing, and is not in any occupancy meanwhile.
  * - Hysteresis: a point counts as on one side of a line, or inside / outside a zone, only when it is at least
  *   `hysteresis` x the track's box height away from the line or the zone's edge (in the band it keeps the side it
  *   had). Jitter of the feet on a line never counts; the band scales with the person's size in the picture. A zone
@@ -53,9 +55,11 @@ export interface CountingSettings {
   readonly rejoinMs: number;
   /** In box heights of the vanished track. */
   readonly rejoinDistance: number;
+  /** A track's entries, exits and crossings count once it has been followed this long (ms since its first sighting). */
+  readonly minTrackMs: number;
 }
 
-export const DEFAULT_COUNTING = { hysteresis: 0.1, rejoinMs: 3000, rejoinDistance: 1 } as const;
+export const DEFAULT_COUNTING = { hysteresis: 0.1, rejoinMs: 3000, rejoinDistance: 1, minTrackMs: 1000 } as const;
 
 export interface ZoneCount {
   readonly name: string;
@@ -97,6 +101,9 @@ export interface TrackZones {
 interface Followed {
   readonly id: number;
   readonly label: string;
+  readonly firstSeenMs: number;
+  /** What the track counted while younger than minTrackMs, applied once it is that old; undefined once counted. */
+  pending: Array<() => void> | undefined;
   point: Point;
   height: number;
   /** The tracker's velocity at the last sighting, px/s. */
@@ -168,7 +175,19 @@ export class ZoneCounter {
     for (const track of known) this.move(this.followed.get(track.id)!, track, now, geometry);
     for (const track of seen.filter((t) => !this.followed.has(t.id))) {
       const point = insideFrame(referencePoint(track), geometry);
-      const f = this.rejoin(track, point, now, seenIds) ?? { id: track.id, label: track.label!, point, height: track.box.height, velocity: track.velocity, lastSeenMs: now, sides: new Map(), inside: new Map(), dwell: new Map() };
+      const f = this.rejoin(track, point, now, seenIds) ?? {
+        id: track.id,
+        label: track.label!,
+        firstSeenMs: track.firstSeenMs,
+        pending: [],
+        point,
+        height: track.box.height,
+        velocity: track.velocity,
+        lastSeenMs: now,
+        sides: new Map(),
+        inside: new Map(),
+        dwell: new Map(),
+      };
       this.followed.set(track.id, f);
       this.move(f, track, now, geometry);
     }
@@ -183,7 +202,7 @@ export class ZoneCounter {
   }
 
   snapshot(): CountsSnapshot {
-    const live = [...this.followed.values()];
+    const live = [...this.followed.values()].filter((f) => f.pending === undefined);
     return {
       since: this.since ?? 0,
       revision: this.revision,
@@ -224,9 +243,7 @@ export class ZoneCounter {
       const before = f.sides.get(line.spec.name);
       if (before && before.side !== side && crossesSegment(a, b, before.at, point)) {
         const direction: CrossingDirection = side === 1 ? 'left_to_right' : 'right_to_left';
-        if (direction === line.spec.in) line.in += 1;
-        else line.out += 1;
-        this.revision += 1;
+        this.tally(f, () => (direction === line.spec.in ? (line.in += 1) : (line.out += 1)));
       }
       f.sides.set(line.spec.name, { side, at: point });
     });
@@ -237,8 +254,7 @@ export class ZoneCounter {
       const name = zone.spec.name;
       if (!f.inside.has(name) && depth >= margin) {
         f.inside.set(name, now);
-        zone.entered += 1;
-        this.revision += 1;
+        this.tally(f, () => (zone.entered += 1));
       } else if (f.inside.has(name) && depth <= -margin) {
         this.leave(f, zone, now);
       }
@@ -247,6 +263,21 @@ export class ZoneCounter {
     f.height = boxHeight;
     f.velocity = track.velocity;
     f.lastSeenMs = now;
+    if (f.pending && now - f.firstSeenMs >= this.settings.minTrackMs) {
+      for (const apply of f.pending) apply();
+      f.pending = undefined;
+      this.revision += 1;
+    }
+  }
+
+  /** A count of track f: now, or once the track is old enough (a duplicate or false detection that dies young counts nothing). */
+  private tally(f: Followed, apply: () => void): void {
+    if (f.pending) {
+      f.pending.push(apply);
+      return;
+    }
+    apply();
+    this.revision += 1;
   }
 
   private leave(f: Followed, zone: ZoneState, at: number): void {
@@ -254,9 +285,10 @@ export class ZoneCounter {
     const stay = Math.max(0, at - f.inside.get(name)!);
     f.inside.delete(name);
     f.dwell.set(name, (f.dwell.get(name) ?? 0) + stay);
-    zone.exited += 1;
-    zone.dwellMs += stay;
-    this.revision += 1;
+    this.tally(f, () => {
+      zone.exited += 1;
+      zone.dwellMs += stay;
+    });
   }
 
   /** A tracker-ended track: kept as a candidate for rejoinMs (its zone exits wait until then). */
@@ -265,6 +297,8 @@ export class ZoneCounter {
     const f = this.followed.get(id);
     if (!f) return;
     this.followed.delete(id);
+    // A track that ended younger than minTrackMs counted nothing and continues into nothing.
+    if (f.pending) return;
     this.gone.push(f);
     if (f.inside.size > 0) this.revision += 1;
   }
@@ -290,7 +324,7 @@ export class ZoneCounter {
    */
   private rejoin(track: TrackInfo, point: Point, now: number, seenNow: ReadonlySet<number>): Followed | undefined {
     const { rejoinMs, rejoinDistance } = this.settings;
-    const missing = [...this.followed.values()].filter((f) => !seenNow.has(f.id));
+    const missing = [...this.followed.values()].filter((f) => !seenNow.has(f.id) && f.pending === undefined);
     let best: { f: Followed; distance: number } | undefined;
     for (const f of [...this.gone, ...missing]) {
       // Seen together with the new track at some point: two people, not one track broken.
@@ -305,7 +339,7 @@ export class ZoneCounter {
     this.revision += 1;
     if (this.followed.delete(old.id)) this.retired.add(old.id);
     this.gone = this.gone.filter((g) => g !== old);
-    return { ...old, id: track.id, continues: old.id, sides: new Map(old.sides), inside: new Map(old.inside), dwell: new Map(old.dwell) };
+    return { ...old, id: track.id, firstSeenMs: track.firstSeenMs, continues: old.id, sides: new Map(old.sides), inside: new Map(old.inside), dwell: new Map(old.dwell) };
   }
 }
 

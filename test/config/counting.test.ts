@@ -28,7 +28,7 @@ describe('counting config', () => {
     expect(c.tracking).toEqual({ labels: ['person'], max_missed_seconds: 2, update_seconds: 5 });
     expect(c.zones).toEqual([]);
     expect(c.lines).toEqual([]);
-    expect(c.counting).toEqual({ hysteresis: 0.1, rejoin_seconds: 3, rejoin_distance: 1, reset_time: '00:00' });
+    expect(c.counting).toEqual({ hysteresis: 0.1, rejoin_seconds: 3, rejoin_distance: 1, min_track_seconds: 1, reset_time: '00:00' });
   });
 
   it('maps zones and lines to the analysis settings', () => {
