@@ -60,7 +60,8 @@ describe.skipIf(!existsSync(VIDEO))('counts on the running daemon', () => {
 
   it('publishes the crossing and the zone visit as retained counters, and the track events with their zones', async () => {
     const crossed = await waitFor(() => messages.find((m) => m.topic === 'raypack/testdev/shop/lines/exit' && m.body.in === 1), 60_000, 'a crossing of the exit line');
-    expect(crossed).toMatchObject({ retain: true, body: { camera: 'shop', line: 'exit', in: 1, out: 0, since: expect.any(Number), time: expect.any(Number) } });
+    // Live delivery to an existing subscription clears the retain flag (MQTT 3.1.1, 3.3.1.3); the late subscriber below reads it retained.
+    expect(crossed).toMatchObject({ body: { camera: 'shop', line: 'exit', in: 1, out: 0, since: expect.any(Number), time: expect.any(Number) } });
     const left = await waitFor(() => messages.find((m) => m.topic === 'raypack/testdev/shop/zones/table' && m.body.exited === 1), 30_000, 'an exit from the zone');
     expect(left.body).toMatchObject({ zone: 'table', entered: 1, exited: 1, occupancy: 0, tracks: [] });
     expect(left.body.mean_dwell_seconds).toBeGreaterThan(2);
