@@ -115,7 +115,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium (demo cam
     const zone = overlay.locator('g[data-zone=table]');
     const points = (await zone.locator('polygon').getAttribute('points'))!.split(' ').map((p) => p.split(',').map(Number));
     expect(points).toEqual([[0.3 * 768, 0.7 * 432], [0.72 * 768, 0.7 * 432], [0.72 * 768, 432], [0.3 * 768, 432]]);
-    expect(await zone.locator('text').textContent()).toMatch(/^table: \d+ now · \d+ in · \d+ out$/);
+    expect(await zone.locator('text').textContent()).toMatch(/^table: \d+ now · \d+ entered · \d+ left$/);
     const line = overlay.locator('g[data-line=exit]');
     expect(await line.locator('line').first().getAttribute('x1')).toBe(String(0.75 * 768));
     expect(await line.locator('text').textContent()).toMatch(/^exit: \d+ in · \d+ out$/);

@@ -56,14 +56,15 @@ function drawOverlay(overlay, camera) {
   overlay.setAttribute('viewBox', `0 0 ${width} ${height}`);
   const px = ([x, y]) => `${x * width},${y * height}`;
   const size = Math.max(12, height / 22);
-  const label = (x, y, text) => svg('text', { x, y, 'font-size': size, class: 'overlay-label' }, text);
+  // Labels stay inside the picture: anchored at their end on its right half.
+  const label = (x, y, text) => svg('text', { x, y, 'font-size': size, class: 'overlay-label', 'text-anchor': x > width / 2 ? 'end' : 'start' }, text);
   const items = [];
   for (const zone of counting?.zones ?? []) {
     const [x, y] = zone.points[0];
     const g = svg('g', { 'data-zone': zone.name });
     items.push(g);
     g.append(svg('polygon', { points: zone.points.map(px).join(' '), class: 'overlay-zone' }));
-    g.append(label(x * width + 4, y * height + size, `${zone.name}: ${zone.occupancy} now · ${zone.entered} in · ${zone.exited} out`));
+    g.append(label(x * width + 4, y * height + size, `${zone.name}: ${zone.occupancy} now · ${zone.entered} entered · ${zone.exited} left`));
   }
   for (const line of counting?.lines ?? []) {
     const [ax, ay] = [line.a[0] * width, line.a[1] * height];
@@ -77,7 +78,10 @@ function drawOverlay(overlay, camera) {
     const g = svg('g', { 'data-line': line.name });
     g.append(svg('line', { x1: ax, y1: ay, x2: bx, y2: by, class: 'overlay-line' }));
     g.append(svg('line', { x1: mx, y1: my, x2: mx + nx * arrow, y2: my + ny * arrow, class: 'overlay-arrow', 'marker-end': 'url(#overlay-head)' }));
-    g.append(label(mx + nx * arrow + 4, my + ny * arrow, `${line.name}: ${line.counts.in} in · ${line.counts.out} out`));
+    // The label by the line's upper end, clear of the arrow in its middle.
+    const [tx, ty] = ay < by ? [ax, ay] : [bx, by];
+    const inward = tx > width / 2 ? -6 : 6;
+    g.append(label(tx + inward, Math.max(size, ty + size * 1.2), `${line.name}: ${line.counts.in} in · ${line.counts.out} out`));
     items.push(g);
   }
   const defs = svg('defs');
