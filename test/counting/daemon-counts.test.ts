@@ -12,7 +12,7 @@ import { setLogSink } from '../../src/log.ts';
 import { startDemoDaemon, type DemoDaemon } from '../helpers/demo-daemon.ts';
 import { waitFor } from '../helpers/processes.ts';
 import { jinjaAvailable, renderTemplates } from '../helpers/jinja.ts';
-import { parseExposition, sampleValue } from '../helpers/prometheus.ts';
+import { parseExposition, promtoolAvailable, promtoolCheck, sampleValue } from '../helpers/prometheus.ts';
 import { haConfigProblems } from '../integrations/ha-schema.ts';
 
 setLogSink(() => {});
@@ -89,7 +89,9 @@ describe.skipIf(!existsSync(VIDEO))('counts on the running daemon', () => {
       zones: [{ name: 'table', points: ZONE.points, occupancy: 0, entered: 1, exited: 1 }],
       lines: [{ name: 'exit', a: LINE.a, b: LINE.b, in: 'left_to_right', counts: { in: 1, out: 0 } }],
     });
-    const e = parseExposition(await (await fetch(`${d.http}/metrics`)).text());
+    const text = await (await fetch(`${d.http}/metrics`)).text();
+    if (promtoolAvailable()) expect(promtoolCheck(text)).toMatchObject({ status: 0, output: '' });
+    const e = parseExposition(text);
     expect(sampleValue(e, 'raypack_line_crossings_total', { camera: 'shop', line: 'exit', direction: 'in' })).toBe(1);
     expect(sampleValue(e, 'raypack_line_crossings_total', { camera: 'shop', line: 'exit', direction: 'out' })).toBe(0);
     expect(sampleValue(e, 'raypack_zone_entries_total', { camera: 'shop', zone: 'table' })).toBe(1);
