@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Camera } from './camera/camera.ts';
 import { CameraAnalyser, type AnalysedFrame } from './analysis/camera.ts';
+import { objectTrackingSettings } from './config/counting.ts';
 import { AnalysisStage } from './analysis/stage.ts';
 import type { PrivacySettings } from './analysis/privacy.ts';
 import { loadPoseDetector, type PoseDetector } from './detect/pose.ts';
@@ -63,6 +64,10 @@ export const DEMO_CAMERA: Omit<CameraConfig, 'url'> = {
   loop: true,
   rtsp_transport: 'tcp',
   input_args: [],
+  tracking: { labels: ['person'], max_missed_seconds: 2, update_seconds: 5 },
+  zones: [],
+  lines: [],
+  counting: { hysteresis: 0.1, rejoin_seconds: 3, rejoin_distance: 1, min_track_seconds: 1, reset_time: '00:00' },
 };
 
 /** The analysis stage's privacy settings from config `privacy`. */
@@ -471,6 +476,7 @@ export class Daemon {
         mask,
         tilesPerFrame: c.privacy.tiles_per_frame,
         tracker: { maxMissedMs: c.privacy.max_missed_seconds * 1000 },
+        objectTracking: objectTrackingSettings(cameraConfig),
       },
       deliver: (result) => camera.accept(result),
     });

@@ -14,7 +14,9 @@ import { RaypackError } from '../errors.ts';
 import { applyMask, type MaskSpans } from '../image/privacy-mask.ts';
 import { faceBoxes, recogTags, type FaceBox, type RecogTag } from '../raypack/wire.ts';
 import { TrackEvents, type TrackEvent } from '../tracking/events.ts';
-import { Tracker, type TrackerOptionsInput, type TrackInfo } from '../tracking/tracker.ts';
+import { TrackIds, Tracker, type TrackerOptionsInput, type TrackInfo } from '../tracking/tracker.ts';
+import type { CountsSnapshot } from '../counting/counter.ts';
+import { ObjectTracking, type ObjectTrack, type ObjectTrackingSettings } from './object-tracking.ts';
 import type { AnalysisStage } from './stage.ts';
 import type { PrivacyMode, PrivacyPasses, PrivacyRegion } from './types.ts';
 
@@ -53,8 +55,15 @@ export interface AnalysisResult {
   readonly food?: TagResult;
   /** Milliseconds per analysis step. */
   readonly timings: Readonly<Record<string, number>>;
-  /** Track events of this frame (tracks of hidden regions: new when confirmed, rate-limited updates, end). */
+  /**
+   * Track events of this frame: the hidden regions' tracks (`kind: privacy`) and, on a camera that tracks objects,
+   * the object tracks (`kind: object`, with their zones); new when confirmed, rate-limited updates, end.
+   */
   readonly events: readonly TrackEvent[];
+  /** The object tracks of this frame (a camera that tracks objects: the objects task and tracking labels). */
+  readonly objectTracks?: readonly ObjectTrack[];
+  /** Zone and line counts after this frame (a camera with object tracking). */
+  readonly counts?: CountsSnapshot;
 }
 
 export interface CameraAnalysisSettings {
@@ -79,6 +88,8 @@ export interface CameraAnalysisSettings {
   readonly tilesPerFrame: number;
   /** Least time between two `update` events of one track (default DEFAULT_EVENT_UPDATE_MS). */
   readonly eventUpdateMs?: number;
+  /** Object tracks, zones and lines (analysis/object-tracking.ts); used only when the camera runs the objects task. */
+  readonly objectTracking?: ObjectTrackingSettings;
 }
 
 export class CameraAnalyser {
@@ -88,6 +99,7 @@ export class CameraAnalyser {
   private readonly now: () => number;
   private readonly tracker: Tracker;
   private readonly events: TrackEvents;
+  private readonly objectTracking: ObjectTracking | undefined;
   private failed = 0;
   private turn = 0;
   private grid: number | undefined;
@@ -98,8 +110,12 @@ export class CameraAnalyser {
     this.deliver = options.deliver;
     this.now = options.now ?? Date.now;
     const threshold = options.stage.privacy.threshold;
-    this.tracker = new Tracker({ highScore: threshold, lowScore: Math.min(0.1, threshold), ...options.settings.tracker });
+    // One id source for both trackers: an event's id names one track, privacy or object.
+    const ids = new TrackIds();
+    this.tracker = new Tracker({ highScore: threshold, lowScore: Math.min(0.1, threshold), ...options.settings.tracker }, ids);
     this.events = new TrackEvents({ updateIntervalMs: options.settings.eventUpdateMs });
+    const objects = options.settings.objectTracking;
+    this.objectTracking = objects && objects.labels.length > 0 && options.settings.tasks.includes('objects') ? new ObjectTracking(objects, ids) : undefined;
   }
 
   /** Frames whose analysis failed or timed out, none of which reached the output. */
@@ -145,6 +161,7 @@ export class CameraAnalyser {
     const privacy = [...seen, ...tracked.predicted];
     const tags = (list: readonly Detection[] | undefined): TagResult | undefined =>
       list ? { tags: recogTags(list, -Infinity, s.lang), starttime, endtime } : undefined;
+    const objects = this.objectTracking?.step(analysis.objects ?? [], frame.width, frame.height, frame.time);
     return {
       camera: s.camera,
       frame,
@@ -154,7 +171,8 @@ export class CameraAnalyser {
       objects: tags(analysis.objects),
       food: tags(analysis.food),
       timings: analysis.timings,
-      events: tracked.events,
+      events: objects ? [...tracked.events, ...objects.events] : tracked.events,
+      ...(objects ? { objectTracks: objects.tracks, counts: objects.counts } : {}),
     };
   }
 
@@ -198,7 +216,7 @@ export class CameraAnalyser {
       time,
     );
     const predicted = update.boxes.filter((t) => t.state === 'predicted').map(trackedRegion);
-    return { predicted, events: this.events.next(update, time) };
+    return { predicted, events: this.events.next(update, time).map((e) => ({ ...e, kind: 'privacy' as const })) };
   }
 }
 

@@ -7,10 +7,12 @@ import type { CameraConfig } from '../config/types.ts';
 import type { Logger } from '../log.ts';
 import type { AnalysisResult } from '../analysis/camera.ts';
 import type { MqttPublisher } from '../mqtt/client.ts';
-import { encodePayload, type CameraStatusPayload, type Topics } from '../mqtt/topics.ts';
+import { encodePayload, type CameraStatusPayload, type Topics, type TrackEventPayload } from '../mqtt/topics.ts';
 import type { SchedulerStats } from '../pipeline/scheduler.ts';
 import { PublishGate } from '../tracking/change.ts';
 import { containerMessage, faceMessage } from './messages.ts';
+import { countingStatus, CountsPublisher, type CountingStatus } from './counts.ts';
+import type { TrackEvent } from '../tracking/events.ts';
 import { SnapshotCache } from './snapshot.ts';
 import type { CameraSource, CameraState } from './supervisor.ts';
 
@@ -40,6 +42,8 @@ export interface CameraStatus extends CameraStatusPayload {
   readonly failedClosed: number;
   /** Face detection time of the latest analysed frame. */
   readonly analysisMs?: number;
+  /** The camera's zones and lines with their counts (docs/COUNTING.md). */
+  readonly counting: CountingStatus;
 }
 
 export class Camera {
@@ -51,6 +55,7 @@ export class Camera {
   private latest: AnalysisResult | undefined;
   private readonly resultListeners = new Set<(result: AnalysisResult) => void>();
   private statusTimer: NodeJS.Timeout | undefined;
+  private readonly counts: CountsPublisher;
   private unsubscribe: Array<() => void> = [];
 
   constructor(deps: CameraDeps) {
@@ -59,6 +64,7 @@ export class Camera {
     this.config = deps.config;
     const gate = (): PublishGate => new PublishGate(deps.publish);
     this.gates = { face: gate(), objects: gate(), food: gate() };
+    this.counts = new CountsPublisher(this.id, deps.topics);
   }
 
   start(): void {
@@ -96,9 +102,10 @@ export class Camera {
         }
       }
       for (const e of result.events ?? []) {
-        const payload = { camera: this.id, type: e.type, id: e.id, label: e.label, first_seen: e.firstSeen, last_seen: e.lastSeen, best_score: Math.round(e.bestScore * 10_000) / 10_000, time: Date.now() };
+        const payload = { camera: this.id, type: e.type, id: e.id, label: e.label, first_seen: e.firstSeen, last_seen: e.lastSeen, best_score: Math.round(e.bestScore * 10_000) / 10_000, time: Date.now(), ...trackExtras(e) };
         publisher.publish(topics.events(this.id), encodePayload('events', payload));
       }
+      this.counts.offer(publisher, result.counts, Date.now());
       for (const kind of ['objects', 'food'] as const) {
         const message = config.tasks.includes(kind) ? containerMessage(result, kind, this.deps.publish.license) : undefined;
         if (message && this.gates[kind].offer({ kind: 'tags', tags: result[kind]!.tags.map((t) => t.name) }, now)) {
@@ -150,6 +157,7 @@ export class Camera {
       dropReasons: { replaced: frames.droppedReplaced, queueFull: frames.droppedQueueFull, stale: frames.droppedStale, failed: frames.failed },
       failedClosed: this.deps.failedClosed?.() ?? frames.failed,
       analysisMs: this.latest ? Math.round(this.latest.faceSeconds * 1000) : undefined,
+      counting: countingStatus(this.config, this.latest?.counts),
     };
   }
 
@@ -174,4 +182,9 @@ export class Camera {
     };
     publisher.publish(topics.cameraStatus(this.id), encodePayload('cameraStatus', payload), { retain: true });
   }
+}
+
+/** The event payload's fields beyond the track itself: its kind, and for object tracks their zones. */
+function trackExtras(e: TrackEvent): Pick<TrackEventPayload, 'kind' | 'zones' | 'dwell' | 'continues'> {
+  return { kind: e.kind, zones: e.zones, dwell: e.dwell, continues: e.continues };
 }

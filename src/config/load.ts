@@ -1,6 +1,6 @@
 /**
  * Load, override, validate: YAML/JSON text → command-line overrides → JSON Schema (defaults filled, unknown keys
- * rejected) → checks the schema cannot express (unique ids, masks inside the frame, secrets present in the
+ * rejected) → checks the schema cannot express (unique ids, masks inside the frame, zones and lines, secrets present in the
  * environment, api allow-list entries). Every problem is collected and reported together, each with its path, in one RaypackError
  * `config_invalid`. Pure apart from reading the file; the environment is passed in.
  */
@@ -10,6 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { sha256Hex } from '../auth/api-keys.ts';
 import { RaypackError } from '../errors.ts';
 import { apiProblems } from './api-options.ts';
+import { countingProblems } from './counting.ts';
 import { listManifests } from '../detect/manifest.ts';
 import { CONFIG_SCHEMA } from './schema.ts';
 import type { Config, LoadedConfig, Secrets } from './types.ts';
@@ -206,6 +207,7 @@ function semanticProblems(config: Config): string[] {
         }
       });
     });
+    problems.push(...countingProblems(camera, at));
   });
   if (config.restart_backoff.initial_seconds > config.restart_backoff.max_seconds) {
     problems.push('restart_backoff: initial_seconds is larger than max_seconds');

@@ -7,6 +7,7 @@
  */
 
 import { API_SCHEMA } from './schema-api.ts';
+import { COUNTING_SCHEMA, LINES_SCHEMA, TRACKING_SCHEMA, ZONES_SCHEMA } from './schema-counting.ts';
 import { DEEPSTACK_SCHEMA, HOMEASSISTANT_SCHEMA, METRICS_SCHEMA } from './schema-integrations.ts';
 
 const ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
@@ -116,6 +117,10 @@ export const CAMERA_SCHEMA = {
       default: [],
       description: 'Extra ffmpeg arguments placed before -i (e.g. hardware decoding: ["-hwaccel", "auto"]).',
     },
+    tracking: TRACKING_SCHEMA,
+    zones: ZONES_SCHEMA,
+    lines: LINES_SCHEMA,
+    counting: COUNTING_SCHEMA,
   },
 } as const;
 

@@ -31,6 +31,26 @@ export interface CameraConfig {
   stall_timeout_seconds?: number;
   connect_timeout_seconds?: number;
   input_args: string[];
+  tracking: { labels: string[]; max_missed_seconds: number; update_seconds: number };
+  zones: ZoneConfig[];
+  lines: LineConfig[];
+  counting: { hysteresis: number; rejoin_seconds: number; rejoin_distance: number; min_track_seconds: number; reset_time: string };
+}
+
+/** A counting zone: a polygon in 0-1 frame coordinates. */
+export interface ZoneConfig {
+  name: string;
+  points: Point[];
+  labels?: string[];
+}
+
+/** A counting line from a to b (0-1 frame coordinates); `in` names the crossing counted as in. */
+export interface LineConfig {
+  name: string;
+  a: Point;
+  b: Point;
+  in: 'left_to_right' | 'right_to_left';
+  labels?: string[];
 }
 
 export interface MqttConfig {

@@ -83,6 +83,25 @@ export class Metrics {
     );
     readGauge('raypack_camera_faces', 'Faces in the latest analysed frame.', ['camera'], () => statuses().map((s) => [{ camera: s.camera }, s.faces ?? 0]));
 
+    // Zone and line counts (docs/COUNTING.md): the counters fall to 0 at the daily reset (counting.reset_time),
+    // which Prometheus' rate() and increase() take as a counter reset.
+    const zones = () => statuses().flatMap((s) => s.counting.zones.map((z) => ({ camera: s.camera, zone: z.name, z })));
+    readGauge('raypack_zone_occupancy', 'Object tracks in the zone now.', ['camera', 'zone'], () => zones().map(({ camera, zone, z }) => [{ camera, zone }, z.occupancy]));
+    readCounter('raypack_zone_entries_total', 'Object tracks that entered the zone since the daily reset.', ['camera', 'zone'], () =>
+      zones().map(({ camera, zone, z }) => [{ camera, zone }, z.entered]),
+    );
+    readCounter('raypack_zone_exits_total', 'Object tracks that left the zone since the daily reset.', ['camera', 'zone'], () =>
+      zones().map(({ camera, zone, z }) => [{ camera, zone }, z.exited]),
+    );
+    readCounter('raypack_line_crossings_total', 'Object tracks that crossed the line since the daily reset, by direction (in, out).', ['camera', 'line', 'direction'], () =>
+      statuses().flatMap((s) =>
+        s.counting.lines.flatMap((l) => [
+          [{ camera: s.camera, line: l.name, direction: 'in' }, l.counts.in],
+          [{ camera: s.camera, line: l.name, direction: 'out' }, l.counts.out],
+        ] as Array<[Partial<Record<'camera' | 'line' | 'direction', string>>, number]>),
+      ),
+    );
+
     const queueStats = () => {
       const q = queue();
       return q ? { ...q.stats(), capacity: q.capacity, concurrency: q.concurrency } : undefined;

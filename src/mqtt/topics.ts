@@ -68,10 +68,11 @@ export interface CameraViewPayload {
 }
 
 /**
- * `raypack/<device>/<camera>/events`: one message per track event (not retained). Tracks are those of the hidden
- * regions (label `face`, `head` or `person`), from the camera's tracker: `new` once a track is confirmed (seen in two
- * frames), `update` while it is seen (at most one per 5 s), `end` once it has gone unseen for
- * privacy.max_missed_seconds. Times are epoch ms of the frames.
+ * `raypack/<device>/<camera>/events`: one message per track event (not retained). Two kinds of track share one id
+ * space: `privacy`, the hidden regions (label `face`, `head` or `person`; `end` once unseen for
+ * privacy.max_missed_seconds), and `object`, the object detections of tracking.labels on a camera with the objects
+ * task (`end` once unseen for tracking.max_missed_seconds). `new` once a track is confirmed (seen in two frames),
+ * `update` while it is seen (at most one per 5 s), `end`. Times are epoch ms of the frames.
  */
 export interface TrackEventPayload {
   readonly camera: string;
@@ -83,6 +84,42 @@ export interface TrackEventPayload {
   readonly best_score: number;
   /** When the event was published (epoch ms). */
   readonly time: number;
+  readonly kind?: 'privacy' | 'object';
+  /** Object tracks on a camera with zones: the zones the track is in now. */
+  readonly zones?: readonly string[];
+  /** Object tracks on a camera with zones: seconds spent in each zone visited (on `end`: the whole stay). */
+  readonly dwell?: Readonly<Record<string, number>>;
+  /** The id of the broken-off track this one continues (docs/COUNTING.md). */
+  readonly continues?: number;
+}
+
+/**
+ * `raypack/<device>/<camera>/zones/<zone>`: retained JSON, published when it changes. Entries and exits count
+ * from `since` (the last daily reset, counting.reset_time); occupancy is now.
+ */
+export interface ZoneCountPayload {
+  readonly camera: string;
+  readonly zone: string;
+  readonly occupancy: number;
+  readonly entered: number;
+  readonly exited: number;
+  /** Mean stay of the exits since the reset, seconds; absent before the first exit. */
+  readonly mean_dwell_seconds?: number;
+  /** Ids of the object tracks in the zone now (the ids of their events). */
+  readonly tracks: readonly number[];
+  /** Epoch ms of the last reset. */
+  readonly since: number;
+  readonly time: number;
+}
+
+/** `raypack/<device>/<camera>/lines/<line>`: retained JSON, published when it changes; crossings since `since`. */
+export interface LineCountPayload {
+  readonly camera: string;
+  readonly line: string;
+  readonly in: number;
+  readonly out: number;
+  readonly since: number;
+  readonly time: number;
 }
 
 export interface TopicPayloads {
@@ -93,6 +130,8 @@ export interface TopicPayloads {
   readonly food: FileContainerMessage;
   readonly view: CameraViewPayload;
   readonly events: TrackEventPayload;
+  readonly zone: ZoneCountPayload;
+  readonly line: LineCountPayload;
   /** `raypack/<device>/<camera>/snapshot`: the anonymised JPEG (camera facemode), for Home Assistant's image entity. Not retained. */
   readonly snapshot: Buffer;
   /** `<prefix>/<component>/<node>/<object>/config`: Home Assistant discovery (retained; empty removes the entity). */
@@ -126,6 +165,14 @@ export class Topics {
 
   events(camera: string): string {
     return `${this.base}/${this.device}/${camera}/events`;
+  }
+
+  zone(camera: string, zone: string): string {
+    return `${this.base}/${this.device}/${camera}/zones/${zone}`;
+  }
+
+  line(camera: string, line: string): string {
+    return `${this.base}/${this.device}/${camera}/lines/${line}`;
   }
 
   snapshot(camera: string): string {

@@ -13,6 +13,14 @@ export interface TrackEvent {
   readonly firstSeen: number;
   readonly lastSeen: number;
   readonly bestScore: number;
+  /** `privacy`: a hidden region's track (face, head, person body); `object`: a tracked object detection (analysis/object-tracking.ts). */
+  readonly kind?: 'privacy' | 'object';
+  /** Object tracks on a camera with zones: the zones the track is in now. */
+  readonly zones?: readonly string[];
+  /** Object tracks on a camera with zones: seconds the track has spent in each zone it visited. */
+  readonly dwell?: Readonly<Record<string, number>>;
+  /** The id of the broken-off track this one continues (counting's rejoin rule), when it does. */
+  readonly continues?: number;
 }
 
 export const DEFAULT_EVENT_UPDATE_MS = 5000;

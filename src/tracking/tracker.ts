@@ -32,7 +32,7 @@
  *
  * One tracker may follow several labels (faces, heads, persons): a track keeps the label of the detection that
  * started it and only detections of the same label (undefined counts as one label) ever match it. Ids are
- * integers from 1, monotonic and never reused. Pure: no clock, no timers, no randomness; same input, same output.
+ * integers from 1, monotonic and never reused (from a TrackIds that other trackers may share). Pure: no clock, no timers, no randomness; same input, same output.
  */
 import { assign, nearbyPairs } from './assignment.ts';
 import { iou, type Rect } from '../core/geometry.ts';
@@ -179,14 +179,25 @@ interface Track {
   info: TrackInfo;
 }
 
+/** Where a tracker takes its ids from: two trackers that share one never give the same id (a camera's privacy and object tracks). */
+export class TrackIds {
+  private last = 0;
+
+  next(): number {
+    this.last += 1;
+    return this.last;
+  }
+}
+
 export class Tracker {
   private readonly options: TrackerOptions;
+  private readonly ids: TrackIds;
   private live: Track[] = [];
-  private nextId = 1;
   private nowMs = -Infinity;
 
-  constructor(options: TrackerOptionsInput = {}) {
+  constructor(options: TrackerOptionsInput = {}, ids: TrackIds = new TrackIds()) {
     this.options = resolveOptions(options);
+    this.ids = ids;
   }
 
   /**
@@ -307,7 +318,7 @@ export class Tracker {
 
   private start(detection: Detection, now: number): Track {
     const kalman = initiate(toCentre(detection.box), this.options.motion);
-    const state = { id: this.nextId++, label: detection.label, kalman, stateMs: now, seen: kalman, firstSeenMs: now, lastSeenMs: now, hits: 1, misses: 0, score: detection.score, bestScore: detection.score };
+    const state = { id: this.ids.next(), label: detection.label, kalman, stateMs: now, seen: kalman, firstSeenMs: now, lastSeenMs: now, hits: 1, misses: 0, score: detection.score, bestScore: detection.score };
     return { ...state, info: this.describe(state, detection.box, 'seen', now) };
   }
 

@@ -26,11 +26,30 @@ import { SAMPLES } from './helpers.ts';
 setLogSink(() => {});
 
 const CHROMIUM = '/usr/bin/chromium';
+/** Real footage for a second camera with a zone and a line, whose overlay the page draws over its live view. */
+const SHOP_VIDEO = join(import.meta.dirname, '../../../shared/data/video/one-by-one-person-detection.mp4');
+const SHOP = {
+  id: 'shop',
+  url: SHOP_VIDEO,
+  loop: true,
+  fps: 1,
+  width: 768,
+  height: 432,
+  tasks: ['objects'],
+  zones: [{ name: 'table', points: [[0.3, 0.7], [0.72, 0.7], [0.72, 1], [0.3, 1]] }],
+  lines: [{ name: 'exit', a: [0.75, 1], b: [0.75, 0] }],
+};
 const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 async function rgb(bytes: Buffer): Promise<RgbImage> {
   const { data, info } = await sharp(bytes).removeAlpha().raw().toBuffer({ resolveWithObject: true });
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
+}
+
+function countPixels(image: RgbImage, test: (r: number, g: number, b: number) => boolean): number {
+  let n = 0;
+  for (let i = 0; i < image.data.length; i += 3) if (test(image.data[i], image.data[i + 1], image.data[i + 2])) n += 1;
+  return n;
 }
 
 describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium (demo camera)', () => {
@@ -44,7 +63,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium (demo cam
 
   beforeAll(async () => {
     mkdirSync(shots, { recursive: true });
-    d = await startDemoDaemon();
+    d = await startDemoDaemon(existsSync(SHOP_VIDEO) ? { cameras: [SHOP] } : {});
     profile = mkdtempSync(join(tmpdir(), 'raypack-chromium-'));
     context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1280, height: 900 } });
     page = context.pages()[0] ?? (await context.newPage());
@@ -88,6 +107,30 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium (demo cam
     await page.screenshot({ path: join(shots, 'dashboard.png'), fullPage: true });
     console.info(`screenshot: ${join(shots, 'dashboard.png')}`);
   }, 90_000);
+
+  it.skipIf(!existsSync(SHOP_VIDEO))('draws a camera\'s zones and lines over its live view, with their counts', async () => {
+    const overlay = page.locator('#camera-shop svg.overlay');
+    await overlay.waitFor({ state: 'visible', timeout: 20_000 });
+    expect(await overlay.getAttribute('viewBox')).toBe('0 0 768 432');
+    const zone = overlay.locator('g[data-zone=table]');
+    const points = (await zone.locator('polygon').getAttribute('points'))!.split(' ').map((p) => p.split(',').map(Number));
+    expect(points).toEqual([[0.3 * 768, 0.7 * 432], [0.72 * 768, 0.7 * 432], [0.72 * 768, 432], [0.3 * 768, 432]]);
+    expect(await zone.locator('text').textContent()).toMatch(/^table: \d+ now · \d+ entered · \d+ left$/);
+    const line = overlay.locator('g[data-line=exit]');
+    expect(await line.locator('line').first().getAttribute('x1')).toBe(String(0.75 * 768));
+    expect(await line.locator('text').textContent()).toMatch(/^exit: \d+ in · \d+ out$/);
+    // in is left_to_right of a (bottom) -> b (top): the arrow points right on the screen.
+    const arrow = line.locator('line.overlay-arrow');
+    expect(Number(await arrow.getAttribute('x2'))).toBeGreaterThan(Number(await arrow.getAttribute('x1')));
+    // Drawn over the picture: the overlay covers the image box exactly, and the zone's outline shows in its pixels.
+    const [imageBox, overlayBox] = [await page.locator('#camera-shop img').boundingBox(), await overlay.boundingBox()];
+    expect(overlayBox).toEqual(imageBox);
+    const shot = await rgb(await page.locator('#camera-shop .view').screenshot());
+    const green = countPixels(shot, (r, g, b) => g > 150 && r < 80 && b > 60 && b < 160);
+    expect(green).toBeGreaterThan(100);
+    await page.locator('#camera-shop').screenshot({ path: join(shots, 'dashboard-zones.png') });
+    console.info(`screenshot: ${join(shots, 'dashboard-zones.png')}`);
+  }, 40_000);
 
   it('shows the admin part only once an admin key is entered', async () => {
     expect(await page.locator('#admin').isHidden()).toBe(true);

@@ -39,20 +39,74 @@ function stat(label, value) {
   return node;
 }
 
+const SVG = 'http://www.w3.org/2000/svg';
+
+function svg(tag, attrs = {}, text) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// The camera's zones and lines over its live view, with their counts. The SVG's viewBox is the analysed frame
+// (width x height) and it fits the view like the image does (object-fit: contain), so 0-1 coordinates land on the
+// picture whatever the card's size. A line's arrow points to the side it counts as "in".
+function drawOverlay(overlay, camera) {
+  const { width, height, counting } = camera;
+  overlay.setAttribute('viewBox', `0 0 ${width} ${height}`);
+  const px = ([x, y]) => `${x * width},${y * height}`;
+  const size = Math.max(12, height / 22);
+  // Labels stay inside the picture: anchored at their end on its right half.
+  const label = (x, y, text) => svg('text', { x, y, 'font-size': size, class: 'overlay-label', 'text-anchor': x > width / 2 ? 'end' : 'start' }, text);
+  const items = [];
+  for (const zone of counting?.zones ?? []) {
+    const [x, y] = zone.points[0];
+    const g = svg('g', { 'data-zone': zone.name });
+    items.push(g);
+    g.append(svg('polygon', { points: zone.points.map(px).join(' '), class: 'overlay-zone' }));
+    g.append(label(x * width + 4, y * height + size, `${zone.name}: ${zone.occupancy} now · ${zone.entered} entered · ${zone.exited} left`));
+  }
+  for (const line of counting?.lines ?? []) {
+    const [ax, ay] = [line.a[0] * width, line.a[1] * height];
+    const [bx, by] = [line.b[0] * width, line.b[1] * height];
+    const length = Math.hypot(bx - ax, by - ay) || 1;
+    // The right-hand normal of a->b on the screen (y down); "in" is towards it for left_to_right.
+    const sign = line.in === 'left_to_right' ? 1 : -1;
+    const [nx, ny] = [(-(by - ay) / length) * sign, ((bx - ax) / length) * sign];
+    const [mx, my] = [(ax + bx) / 2, (ay + by) / 2];
+    const arrow = size * 2;
+    const g = svg('g', { 'data-line': line.name });
+    g.append(svg('line', { x1: ax, y1: ay, x2: bx, y2: by, class: 'overlay-line' }));
+    g.append(svg('line', { x1: mx, y1: my, x2: mx + nx * arrow, y2: my + ny * arrow, class: 'overlay-arrow', 'marker-end': 'url(#overlay-head)' }));
+    // The label by the line's upper end, clear of the arrow in its middle.
+    const [tx, ty] = ay < by ? [ax, ay] : [bx, by];
+    const inward = tx > width / 2 ? -6 : 6;
+    g.append(label(tx + inward, Math.max(size, ty + size * 1.2), `${line.name}: ${line.counts.in} in · ${line.counts.out} out`));
+    items.push(g);
+  }
+  const defs = svg('defs');
+  const marker = svg('marker', { id: 'overlay-head', viewBox: '0 0 10 10', refX: 8, refY: 5, markerWidth: 5, markerHeight: 5, orient: 'auto-start-reverse' });
+  marker.append(svg('path', { d: 'M0,0 L10,5 L0,10 z', class: 'overlay-head' }));
+  defs.append(marker);
+  overlay.replaceChildren(defs, ...items);
+  overlay.hidden = items.length === 0;
+}
+
 function cameraCard(camera) {
   const img = el('img', { alt: `${camera.camera}, anonymised live view`, 'data-camera': camera.camera });
+  const overlay = svg('svg', { class: 'overlay', preserveAspectRatio: 'xMidYMid meet', 'aria-label': `${camera.camera}: zones and lines`, role: 'img' });
   const stateBadge = el('span', { class: 'state' });
   const stats = el('div', { class: 'stats' });
   const tags = el('div', { class: 'tags' });
   const select = el('select', { 'aria-label': 'view' }, [el('option', { value: 'live', text: 'live (MJPEG)' }), el('option', { value: 'snapshot', text: 'snapshot every 2 s' })]);
   const card = el('article', { class: 'camera', id: `camera-${camera.camera}` }, [
     el('h3', {}, [el('span', { text: camera.camera }), stateBadge]),
-    img,
+    el('div', { class: 'view' }, [img, overlay]),
     stats,
     tags,
     el('div', { class: 'view-mode' }, [select]),
   ]);
-  const entry = { card, img, stateBadge, stats, tags, mode: 'live' };
+  const entry = { card, img, overlay, stateBadge, stats, tags, mode: 'live' };
   select.addEventListener('change', () => {
     entry.mode = select.value;
     setImage(entry, camera.camera, true);
@@ -90,6 +144,7 @@ function renderCameras(cameras) {
       stat('analysed', camera.frames.analysed),
       stat('dropped', `${camera.frames.dropped} (${drops.replaced} replaced, ${drops.queueFull} queue, ${drops.stale} stale)`),
     );
+    drawOverlay(entry.overlay, camera);
     entry.tags.textContent = [camera.view.objects, camera.view.food].filter(Boolean).join(' · ') || (camera.lasterror ? `last error: ${camera.lasterror}` : '');
     if (entry.mode === 'snapshot') setImage(entry, camera.camera, false);
   }

@@ -13,6 +13,9 @@ export const CAMERA_STATES: readonly CameraState[] = ['connecting', 'streaming',
 export interface DiscoveryCamera {
   readonly id: string;
   readonly tasks: readonly string[];
+  /** Names of the camera's counting zones and lines (docs/COUNTING.md); absent: none. */
+  readonly zones?: readonly string[];
+  readonly lines?: readonly string[];
 }
 
 export interface DiscoveryInput {
@@ -77,6 +80,20 @@ export function discoveryMessages(input: DiscoveryInput): DiscoveryMessage[] {
       entity_category: 'diagnostic',
       availability: [daemonOnline],
     });
+    // Zone and line counters: their retained topics hold the day's counts, valid while the daemon is online.
+    const counter = (key: string, name: string, topic: string, field: string, stateClass: 'measurement' | 'total_increasing', icon: string): void =>
+      entity('sensor', key, { name, state_topic: topic, value_template: `{{ value_json.${field} }}`, state_class: stateClass, icon, availability: [daemonOnline] });
+    for (const zone of camera.zones ?? []) {
+      const topic = topics.zone(camera.id, zone);
+      counter(`zone_${zone}_occupancy`, `${zone} occupancy`, topic, 'occupancy', 'measurement', 'mdi:account-group');
+      counter(`zone_${zone}_entered`, `${zone} entered today`, topic, 'entered', 'total_increasing', 'mdi:location-enter');
+      counter(`zone_${zone}_exited`, `${zone} exited today`, topic, 'exited', 'total_increasing', 'mdi:location-exit');
+    }
+    for (const line of camera.lines ?? []) {
+      const topic = topics.line(camera.id, line);
+      counter(`line_${line}_in`, `${line} in today`, topic, 'in', 'total_increasing', 'mdi:arrow-right-bold');
+      counter(`line_${line}_out`, `${line} out today`, topic, 'out', 'total_increasing', 'mdi:arrow-left-bold');
+    }
     if (input.image) entity('image', 'snapshot', { name: 'Snapshot', image_topic: topics.snapshot(camera.id), content_type: 'image/jpeg', ...now });
   }
   return messages;

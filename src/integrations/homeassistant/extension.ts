@@ -43,7 +43,7 @@ export class HomeAssistantExtension {
 
   start(): void {
     const { publisher, prefix, topics } = this.deps;
-    const cameras = [...this.deps.cameras().values()].map((c) => ({ id: c.id, tasks: c.config.tasks }));
+    const cameras = [...this.deps.cameras().values()].map((c) => ({ id: c.id, tasks: c.config.tasks, zones: c.config.zones.map((z) => z.name), lines: c.config.lines.map((l) => l.name) }));
     this.messages = discoveryMessages({ prefix, topics, version: this.deps.version, cameras, image: this.deps.snapshotIntervalMs > 0 });
     this.announce();
     const ours = new Set(this.messages.map((m) => m.topic));
