@@ -31,6 +31,19 @@ export interface CameraConfig {
   stall_timeout_seconds?: number;
   connect_timeout_seconds?: number;
   input_args: string[];
+  /** Filled by the schema's defaults; absent only in hand-made configs (tests), meaning off. */
+  hls?: HlsConfig;
+  /** Track-event snapshots kept (0 = none); absent: none. */
+  event_snapshots?: number;
+}
+
+export interface HlsConfig {
+  enabled: boolean;
+  segment_seconds: number;
+  segments: number;
+  fps?: number;
+  crf: number;
+  max_kbps?: number;
 }
 
 export interface MqttConfig {
