@@ -11,6 +11,7 @@ import { encodePayload, type CameraStatusPayload, type Topics } from '../mqtt/to
 import type { SchedulerStats } from '../pipeline/scheduler.ts';
 import { PublishGate } from '../tracking/change.ts';
 import { containerMessage, faceMessage } from './messages.ts';
+import { EventSnapshots } from './event-snapshots.ts';
 import { SnapshotCache } from './snapshot.ts';
 import type { CameraSource, CameraState } from './supervisor.ts';
 
@@ -46,6 +47,8 @@ export class Camera {
   readonly id: string;
   readonly config: CameraConfig;
   readonly snapshots = new SnapshotCache();
+  /** Anonymised JPEGs of the latest track events (config event_snapshots), linked from the event messages. */
+  readonly eventSnapshots: EventSnapshots;
   private readonly deps: CameraDeps;
   private readonly gates: Record<'face' | 'objects' | 'food', PublishGate>;
   private latest: AnalysisResult | undefined;
@@ -57,6 +60,7 @@ export class Camera {
     this.deps = deps;
     this.id = deps.config.id;
     this.config = deps.config;
+    this.eventSnapshots = new EventSnapshots(deps.config.event_snapshots ?? 0);
     const gate = (): PublishGate => new PublishGate(deps.publish);
     this.gates = { face: gate(), objects: gate(), food: gate() };
   }
@@ -96,7 +100,9 @@ export class Camera {
         }
       }
       for (const e of result.events ?? []) {
-        const payload = { camera: this.id, type: e.type, id: e.id, label: e.label, first_seen: e.firstSeen, last_seen: e.lastSeen, best_score: Math.round(e.bestScore * 10_000) / 10_000, time: Date.now() };
+        const snapped = this.eventSnapshots.record(e, () => this.snapshots.get(result, config.facemode, config.hex));
+        const snapshot = snapped ? { snapshot: EventSnapshots.path(this.id, e.id) } : {};
+        const payload = { camera: this.id, type: e.type, id: e.id, label: e.label, first_seen: e.firstSeen, last_seen: e.lastSeen, best_score: Math.round(e.bestScore * 10_000) / 10_000, time: Date.now(), ...snapshot };
         publisher.publish(topics.events(this.id), encodePayload('events', payload));
       }
       for (const kind of ['objects', 'food'] as const) {

@@ -83,6 +83,11 @@ export interface TrackEventPayload {
   readonly best_score: number;
   /** When the event was published (epoch ms). */
   readonly time: number;
+  /**
+   * Path (below the daemon's HTTP address) of the track's anonymised JPEG, from the frame of its `new` event or a
+   * later better-scored one; absent when none is kept (camera event_snapshots: 0, or evicted). 404 once evicted.
+   */
+  readonly snapshot?: string;
 }
 
 export interface TopicPayloads {
