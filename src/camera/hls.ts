@@ -5,8 +5,8 @@
  * Fail closed: the only pixels that reach ffmpeg are those of an analysed result rendered in the camera's
  * facemode (the result listener gives nothing else). Analysed frames come irregularly, so a fixed-rate pacer
  * repeats the newest rendered frame; when no analysed frame came for `staleMs` (camera down, analysis failing)
- * a black frame replaces it, and before the first one nothing is written. A stdin that does not drain makes
- * the pacer drop (and count) frames instead of buffering them. A dying ffmpeg is restarted with backoff.
+ * a black frame replaces it, and before the first one nothing is written. While stdin does not drain nothing more
+ * is written (at most one frame waits in Node's buffer); frames more than a second overdue are dropped and counted. A dying ffmpeg is restarted with backoff.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -196,22 +196,30 @@ export class HlsWriter {
     const due = Math.floor(((now - this.paceStart) * this.fps) / 1000) + 1;
     let missing = due - this.paced;
     if (missing <= 0) return;
-    // Far behind (event loop blocked, ffmpeg restarting): count them as dropped and go on from now.
+    // Far behind (event loop blocked, ffmpeg slow or restarting): count them as dropped and go on from now. The
+    // stream's clock then falls behind the wall clock by the frames lost.
     if (missing > this.fps) {
       this.dropped += missing - 1;
       this.paced = due - 1;
       missing = 1;
     }
     const frame = this.currentFrame(now);
+    const stdin = this.child?.stdin;
     for (; missing > 0; missing -= 1) {
-      this.paced += 1;
-      if (!frame) continue;
-      const stdin = this.child?.stdin;
-      if (!stdin || stdin.destroyed || !stdin.writable || stdin.writableNeedDrain) {
+      if (!frame) {
+        this.paced += 1;
+        continue;
+      }
+      if (!stdin || stdin.destroyed || !stdin.writable) {
+        this.paced += 1;
         this.dropped += 1;
         continue;
       }
+      // ffmpeg is behind: the frames stay due and are written once it drained (at most one frame waits in
+      // Node's buffer), so a short hiccup costs no stream time; a long one is dropped above.
+      if (stdin.writableNeedDrain) break;
       stdin.write(frame);
+      this.paced += 1;
       this.written += 1;
     }
   }
