@@ -42,6 +42,8 @@ import { metricsPlugin } from './http/metrics-plugin.ts';
 import { RecentEvents } from './integrations/events.ts';
 import type { Extension } from './integrations/extension.ts';
 import { HomeAssistantExtension } from './integrations/homeassistant/extension.ts';
+import { HlsStreams } from './integrations/hls.ts';
+import type { HlsWriter } from './camera/hls.ts';
 import { Metrics } from './integrations/metrics.ts';
 import { VERSION } from './version.ts';
 
@@ -68,6 +70,7 @@ export const DEMO_CAMERA: Omit<CameraConfig, 'url'> = {
   zones: [],
   lines: [],
   counting: { hysteresis: 0.1, rejoin_seconds: 3, rejoin_distance: 1, min_track_seconds: 1, reset_time: '00:00' },
+  event_snapshots: 50,
 };
 
 /** The analysis stage's privacy settings from config `privacy`. */
@@ -122,6 +125,7 @@ export class Daemon {
   private http: FastifyInstance | undefined;
   /** Integrations (src/integrations), started after the cameras in this order and stopped in reverse. */
   private readonly extensions: Extension[] = [];
+  private hls: HlsStreams | undefined;
   private readonly loadedModels = new Map<Task, string>();
   private endpointsValue: DaemonEndpoints | undefined;
   private stopped = false;
@@ -144,9 +148,15 @@ export class Daemon {
     return this.cameras.get(id);
   }
 
-  /** ffmpeg pids of the cameras (tests check none survive stop()). */
+  /** A camera's anonymised HLS writer, when its hls.enabled is set. */
+  hlsStream(id: string): HlsWriter | undefined {
+    return this.hls?.writer(id);
+  }
+
+  /** ffmpeg pids of the cameras and their HLS encoders (tests check none survive stop()). */
   ffmpegPids(): number[] {
-    return [...this.cameras.values()].map((c) => c.sourcePid()).filter((p): p is number => p !== undefined);
+    const sources = [...this.cameras.values()].map((c) => c.sourcePid()).filter((p): p is number => p !== undefined);
+    return [...sources, ...(this.hls?.pids() ?? [])];
   }
 
   async start(): Promise<DaemonEndpoints> {
@@ -276,6 +286,10 @@ export class Daemon {
         }),
       );
     }
+    if (HlsStreams.wanted(cameraConfigs)) {
+      this.hls = new HlsStreams({ cameras: () => this.cameras, ffmpegPath: c.ffmpeg_path, logger });
+      this.extensions.push(this.hls);
+    }
     for (const extension of this.extensions) await extension.start();
 
     // 5. HTTP.
@@ -299,6 +313,7 @@ export class Daemon {
             mjpegFps: c.http.mjpeg_fps,
             mjpegMaxClients: c.http.mjpeg_max_clients,
             requireKey: c.http.require_key_for_cameras,
+            hls: (id) => this.hls?.writer(id),
             log: logger('http:cameras'),
           }),
           dashboardPlugin({
@@ -507,6 +522,7 @@ export class Daemon {
       cameras: e.httpUrl ? `${e.httpUrl}/cameras` : undefined,
       snapshots: e.httpUrl ? ids.map((id) => `${e.httpUrl}/cameras/${id}/snapshot.jpg`) : undefined,
       streams: e.httpUrl ? ids.map((id) => `${e.httpUrl}/cameras/${id}/stream.mjpeg`) : undefined,
+      hls: e.httpUrl && this.hls ? ids.filter((id) => this.hls!.writer(id)).map((id) => `${e.httpUrl}/cameras/${id}/hls/index.m3u8`) : undefined,
     });
   }
 }

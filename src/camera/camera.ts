@@ -13,6 +13,7 @@ import { PublishGate } from '../tracking/change.ts';
 import { containerMessage, faceMessage } from './messages.ts';
 import { countingStatus, CountsPublisher, type CountingStatus } from './counts.ts';
 import type { TrackEvent } from '../tracking/events.ts';
+import { EventSnapshots } from './event-snapshots.ts';
 import { SnapshotCache } from './snapshot.ts';
 import type { CameraSource, CameraState } from './supervisor.ts';
 
@@ -50,6 +51,8 @@ export class Camera {
   readonly id: string;
   readonly config: CameraConfig;
   readonly snapshots = new SnapshotCache();
+  /** Anonymised JPEGs of the latest track events (config event_snapshots), linked from the event messages. */
+  readonly eventSnapshots: EventSnapshots;
   private readonly deps: CameraDeps;
   private readonly gates: Record<'face' | 'objects' | 'food', PublishGate>;
   private latest: AnalysisResult | undefined;
@@ -62,6 +65,7 @@ export class Camera {
     this.deps = deps;
     this.id = deps.config.id;
     this.config = deps.config;
+    this.eventSnapshots = new EventSnapshots(deps.config.event_snapshots ?? 0);
     const gate = (): PublishGate => new PublishGate(deps.publish);
     this.gates = { face: gate(), objects: gate(), food: gate() };
     this.counts = new CountsPublisher(this.id, deps.topics);
@@ -102,7 +106,9 @@ export class Camera {
         }
       }
       for (const e of result.events ?? []) {
-        const payload = { camera: this.id, type: e.type, id: e.id, label: e.label, first_seen: e.firstSeen, last_seen: e.lastSeen, best_score: Math.round(e.bestScore * 10_000) / 10_000, time: Date.now(), ...trackExtras(e) };
+        const snapped = this.eventSnapshots.record(e, () => this.snapshots.get(result, config.facemode, config.hex));
+        const snapshot = snapped ? { snapshot: EventSnapshots.path(this.id, e.id) } : {};
+        const payload = { camera: this.id, type: e.type, id: e.id, label: e.label, first_seen: e.firstSeen, last_seen: e.lastSeen, best_score: Math.round(e.bestScore * 10_000) / 10_000, time: Date.now(), ...trackExtras(e), ...snapshot };
         publisher.publish(topics.events(this.id), encodePayload('events', payload));
       }
       this.counts.offer(publisher, result.counts, Date.now());

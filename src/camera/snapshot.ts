@@ -4,7 +4,8 @@
  * (frame, mode, colour): several MJPEG viewers of one camera cost one encode per frame.
  */
 import type { FaceBox } from '../raypack/wire.ts';
-import { parseHexColour, renderFaces } from '../image/anonymize.ts';
+import { parseHexColour, renderFaces, renderFacesRaw } from '../image/anonymize.ts';
+import type { CameraFaceMode } from '../config/types.ts';
 import type { Rect } from '../core/geometry.ts';
 import { encodeJpeg } from '../image/encode.ts';
 import type { AnalysisResult } from '../analysis/camera.ts';
@@ -30,6 +31,15 @@ export async function renderSnapshot(result: AnalysisResult, mode: SnapshotMode,
   const colour = parseHexColour(hex) ?? [0, 255, 0];
   if (mode === 'default') return renderFaces(result.frame, toRects(result.faces), 'outline', { colour, quality });
   return renderFaces(result.frame, result.privacy, mode === 'body' ? 'fill' : mode, { colour, quality });
+}
+
+/**
+ * The same anonymisation as packed RGB of the frame's size, for encoders (HLS): only the modes a camera may use by
+ * default, so faces are always hidden. Reads `result.frame`'s pixels until the promise settles.
+ */
+export async function renderAnonymisedRaw(result: AnalysisResult, mode: CameraFaceMode, hex: string): Promise<Buffer> {
+  const colour = parseHexColour(hex) ?? [0, 255, 0];
+  return renderFacesRaw(result.frame, result.privacy, mode === 'body' ? 'fill' : mode, { colour });
 }
 
 export class SnapshotCache {

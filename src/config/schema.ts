@@ -31,6 +31,28 @@ const point = {
   maxItems: 2,
 };
 
+/** A camera's anonymised HLS stream (src/camera/hls.ts): off unless enabled. */
+const HLS_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  default: {},
+  description:
+    'Anonymised HLS at /cameras/<id>/hls/index.m3u8 (H.264 in fMP4 segments, for NVRs, Home Assistant, VLC and browsers): only analysed frames, rendered in the camera facemode, go in. Off unless enabled.',
+  properties: {
+    enabled: { type: 'boolean', default: false, description: 'Run an H.264 encoder (one ffmpeg) for this camera and serve its playlist.' },
+    segment_seconds: { type: 'number', minimum: 1, maximum: 10, default: 1, description: 'Length of a segment (a keyframe starts each one). Latency is about segment_seconds x 4. 1 s is what Chromium has been seen to play (docs/VIDEO.md).' },
+    segments: { type: 'integer', minimum: 2, maximum: 20, default: 4, description: 'Segments in the playlist; older ones are deleted, so the temp folder stays bounded.' },
+    fps: {
+      type: 'number',
+      minimum: 1,
+      maximum: 30,
+      description: "Output frames per second (constant: the newest anonymised frame is repeated between analysed ones). Default: the camera's fps.",
+    },
+    crf: { type: 'integer', minimum: 10, maximum: 45, default: 26, description: 'libx264 quality (lower is better and larger).' },
+    max_kbps: { type: 'integer', minimum: 50, maximum: 20000, description: 'Cap on the bitrate in kbit/s (VBV). Absent: quality only.' },
+  },
+} as const;
+
 export const CAMERA_SCHEMA = {
   type: 'object',
   additionalProperties: false,
@@ -121,6 +143,15 @@ export const CAMERA_SCHEMA = {
     zones: ZONES_SCHEMA,
     lines: LINES_SCHEMA,
     counting: COUNTING_SCHEMA,
+    hls: HLS_SCHEMA,
+    event_snapshots: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 1000,
+      default: 50,
+      description:
+        'Anonymised JPEGs (camera facemode) kept for the latest track events, served at /cameras/<id>/events/<track>.jpg and linked as `snapshot` in each event message; 0 = none. About 30-80 kB each at 640x360.',
+    },
   },
 } as const;
 

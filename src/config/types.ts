@@ -35,6 +35,10 @@ export interface CameraConfig {
   zones: ZoneConfig[];
   lines: LineConfig[];
   counting: { hysteresis: number; rejoin_seconds: number; rejoin_distance: number; min_track_seconds: number; reset_time: string };
+  /** Filled by the schema's defaults; absent only in hand-made configs (tests), meaning off. */
+  hls?: HlsConfig;
+  /** Track-event snapshots kept (0 = none); absent: none. */
+  event_snapshots?: number;
 }
 
 /** A counting zone: a polygon in 0-1 frame coordinates. */
@@ -51,6 +55,16 @@ export interface LineConfig {
   b: Point;
   in: 'left_to_right' | 'right_to_left';
   labels?: string[];
+}
+
+
+export interface HlsConfig {
+  enabled: boolean;
+  segment_seconds: number;
+  segments: number;
+  fps?: number;
+  crf: number;
+  max_kbps?: number;
 }
 
 export interface MqttConfig {

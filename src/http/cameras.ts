@@ -8,6 +8,8 @@ import { RaypackError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Camera, CameraStatus } from '../camera/camera.ts';
 import { SNAPSHOT_MODES, showsFaces, type SnapshotMode } from '../camera/snapshot.ts';
+import type { HlsWriter } from '../camera/hls.ts';
+import { hlsUrl, registerHlsRoutes } from './camera-hls.ts';
 
 export interface HealthReport {
   readonly status: 'ok' | 'degraded';
@@ -26,6 +28,8 @@ export interface CamerasPluginDeps {
   readonly mjpegMaxClients: number;
   /** Require an API key for status, snapshots and streams (raw always needs an admin key). */
   readonly requireKey: boolean;
+  /** A camera's anonymised HLS writer, when its hls.enabled is set. */
+  readonly hls?: (camera: string) => HlsWriter | undefined;
   readonly log: Logger;
 }
 
@@ -41,6 +45,11 @@ const IMAGE_QUERY = {
 } as const;
 
 const ID_PARAMS = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 64 } } } as const;
+const EVENT_PARAMS = {
+  type: 'object',
+  required: ['id', 'file'],
+  properties: { id: { type: 'string', maxLength: 64 }, file: { type: 'string', pattern: '^[0-9]{1,15}\\.jpg$', description: '<track id>.jpg, as linked from the event message.' } },
+} as const;
 
 export function camerasPlugin(deps: CamerasPluginDeps): FastifyPluginAsync {
   return async (app) => {
@@ -57,7 +66,10 @@ export function camerasPlugin(deps: CamerasPluginDeps): FastifyPluginAsync {
     });
 
     app.get('/cameras', { onRequest: keyHook, schema: { summary: 'Status of every camera' } as FastifySchema }, async (_request, reply) => {
-      const cameras: CameraStatus[] = [...deps.cameras().values()].map((c) => c.status());
+      const cameras: Array<CameraStatus & { hls?: unknown }> = [...deps.cameras().values()].map((c) => {
+        const hls = deps.hls?.(c.id);
+        return hls ? { ...c.status(), hls: hls.status(hlsUrl(c.id)) } : c.status();
+      });
       return reply.header('cache-control', 'no-store').send({ device: deps.device, cameras });
     });
 
@@ -76,6 +88,22 @@ export function camerasPlugin(deps: CamerasPluginDeps): FastifyPluginAsync {
           .send(jpeg);
       },
     );
+
+    app.get(
+      '/cameras/:id/events/:file',
+      { onRequest: keyHook, schema: { summary: "A track event's anonymised JPEG (camera facemode), as linked from its MQTT message", params: EVENT_PARAMS } as FastifySchema },
+      async (request, reply) => {
+        const { id, file } = request.params as { id: string; file: string };
+        const camera = deps.cameras().get(id);
+        if (!camera) throw new RaypackError('not_found', `no camera '${id}'`);
+        const track = Number(file.slice(0, -'.jpg'.length));
+        const jpeg = await camera.eventSnapshots.get(track)?.catch(() => undefined);
+        if (!jpeg) throw new RaypackError('not_found', `no snapshot of track ${track} on camera '${id}' (only the latest ${camera.config.event_snapshots ?? 0} are kept)`);
+        return reply.header('cache-control', 'private, max-age=3600').type('image/jpeg').send(jpeg);
+      },
+    );
+
+    registerHlsRoutes(app, { cameras: deps.cameras, hls: (id) => deps.hls?.(id) }, keyHook);
 
     app.get(
       '/cameras/:id/stream.mjpeg',

@@ -107,6 +107,33 @@ const ROUTE_DOCS: Readonly<Record<string, FastifySchema>> = {
       ...errorResponses(CAMERA_IMAGE_ERRORS),
     },
   },
+  'GET /cameras/:id/hls/index.m3u8': {
+    tags: ['cameras'],
+    security: KEY_SECURITY,
+    response: {
+      200: {
+        description: 'Live HLS playlist of anonymised frames (H.264 in fMP4 segments; camera hls.enabled). 404 when HLS is off, 503 until the first segment exists.',
+        content: { 'application/vnd.apple.mpegurl': { schema: { type: 'string' } } },
+      },
+      ...errorResponses([401, 404, 429, 500, 503]),
+    },
+  },
+  'GET /cameras/:id/hls/:file': {
+    tags: ['cameras'],
+    security: KEY_SECURITY,
+    response: {
+      200: { description: 'The init segment (init.mp4) or a media segment (seg<n>.m4s) the playlist lists; 404 once deleted.', content: { 'video/mp4': { schema: BINARY } } },
+      ...errorResponses([401, 404, 429, 500]),
+    },
+  },
+  'GET /cameras/:id/events/:file': {
+    tags: ['cameras'],
+    security: KEY_SECURITY,
+    response: {
+      200: { description: "A track event's anonymised JPEG (camera facemode), linked as `snapshot` from the event message; 404 once evicted.", content: { 'image/jpeg': { schema: BINARY } } },
+      ...errorResponses([400, 401, 404, 429, 500]),
+    },
+  },
   'GET /cameras': {
     tags: ['cameras'],
     security: KEY_SECURITY,

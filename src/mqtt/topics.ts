@@ -91,6 +91,11 @@ export interface TrackEventPayload {
   readonly dwell?: Readonly<Record<string, number>>;
   /** The id of the broken-off track this one continues (docs/COUNTING.md). */
   readonly continues?: number;
+  /**
+   * Path (below the daemon's HTTP address) of the track's anonymised JPEG, from the frame of its `new` event or a
+   * later better-scored one; absent when none is kept (camera event_snapshots: 0, or evicted). 404 once evicted.
+   */
+  readonly snapshot?: string;
 }
 
 /**

@@ -67,7 +67,7 @@ describe('/openapi.json', () => {
     expect(routes.length).toBeGreaterThanOrEqual(15);
     const missing = routes.filter((r) => !doc.paths[r.url.replace(/:([A-Za-z0-9_]+)/g, '{$1}')]?.[r.method.toLowerCase()]);
     expect(missing).toEqual([]);
-    for (const url of ['/raypackfacev3', '/recog', '/v1/vision/face', '/v1/vision/detection', '/v1/vision/custom/{model}', '/v1/vision/custom/list', '/cameras', '/cameras/{id}/snapshot.jpg', '/cameras/{id}/stream.mjpeg', '/healthz', '/metrics', '/', '/dashboard/{file}', '/api/dashboard', '/openapi.json']) {
+    for (const url of ['/raypackfacev3', '/recog', '/v1/vision/face', '/v1/vision/detection', '/v1/vision/custom/{model}', '/v1/vision/custom/list', '/cameras', '/cameras/{id}/snapshot.jpg', '/cameras/{id}/stream.mjpeg', '/cameras/{id}/hls/index.m3u8', '/cameras/{id}/hls/{file}', '/cameras/{id}/events/{file}', '/healthz', '/metrics', '/', '/dashboard/{file}', '/api/dashboard', '/openapi.json']) {
       expect(doc.paths[url], url).toBeDefined();
     }
     // The hidden ones are the 405 answers, documented on the POST operation instead.
@@ -78,6 +78,9 @@ describe('/openapi.json', () => {
   it('gives the content types each route answers: JPEG snapshots, MJPEG, Prometheus text, HTML, JSON', () => {
     expect(Object.keys(op('/cameras/{id}/snapshot.jpg', 'get').responses['200'].content!)).toEqual(['image/jpeg']);
     expect(Object.keys(op('/cameras/{id}/stream.mjpeg', 'get').responses['200'].content!)).toEqual(['multipart/x-mixed-replace']);
+    expect(Object.keys(op('/cameras/{id}/hls/index.m3u8', 'get').responses['200'].content!)).toEqual(['application/vnd.apple.mpegurl']);
+    expect(Object.keys(op('/cameras/{id}/hls/{file}', 'get').responses['200'].content!)).toEqual(['video/mp4']);
+    expect(Object.keys(op('/cameras/{id}/events/{file}', 'get').responses['200'].content!)).toEqual(['image/jpeg']);
     expect(Object.keys(op('/metrics', 'get').responses['200'].content!)).toEqual(['text/plain']);
     expect(Object.keys(op('/', 'get').responses['200'].content!)).toEqual(['text/html']);
     expect(Object.keys(op('/raypackfacev3', 'post').responses['200'].content!).sort()).toEqual(['application/json', 'image/jpeg']);
