@@ -37,6 +37,7 @@ coco/val2017-a (mAP50). Prints a table, then the JSON (to stdout, or to --json F
                stamped in a band under the picture) served over RTSP to the daemon's camera with the default
                privacy settings, fill snapshots pulled every 0.2 s: coverage of the faces in the frames they show,
                and per face the longest run of analysed frames it stays visible (scripts/eval/live)
+               --privacy-option with --live: keys of the configuration's privacy section, e.g. tiles_per_frame=2
   --photos     --live: photos in the clip, spread over both sets (default 30)
   --fps        --live: the camera's analysis rate (default: the camera default, 5)
   --seconds-per-photo  --live: how long the pan over one photo lasts (default 4)

@@ -10,8 +10,7 @@ import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FACE_SETS, loadDataset } from '../../scripts/eval/datasets.ts';
-import { readBand } from '../../scripts/eval/live/band.ts';
-import { frameSize, pickPhotos, writeClip } from '../../scripts/eval/live/clip.ts';
+import { frameSize, pickPhotos, readFrameNumber, writeClip } from '../../scripts/eval/live/clip.ts';
 import { runLiveEval } from '../../scripts/eval/live/command.ts';
 import { frameTruth, type ClipOptions } from '../../scripts/eval/live/pan.ts';
 import { rtspServerAvailable } from '../helpers/rtsp.ts';
@@ -33,7 +32,7 @@ describe.skipIf(!haveData || !rtspServerAvailable())('eval --privacy --live', ()
     const bytes = size.width * size.height * 3;
     expect(raw.length).toBe(plan.totalFrames * bytes);
     const frame = (i: number): { data: Uint8Array; width: number; height: number } => ({ data: raw.subarray(i * bytes, (i + 1) * bytes), width: size.width, height: size.height });
-    for (let i = 0; i < plan.totalFrames; i++) expect(readBand(frame(i), size.band)).toBe(i);
+    for (let i = 0; i < plan.totalFrames; i++) expect(readFrameNumber(frame(i), size)).toBe(i);
 
     // Exact truth: the picture inside a frame's truth box is the photo's labelled face (cut out of the photo file and
     // scaled to the box on its own), and not the picture half a box beside it.
@@ -60,7 +59,7 @@ describe.skipIf(!haveData || !rtspServerAvailable())('eval --privacy --live', ()
       const shown = (dx: number): Uint8Array => {
         const out = new Uint8Array(w * h * 3);
         const x0 = Math.round(t.box[0]) + dx;
-        const y0 = Math.round(t.box[1]);
+        const y0 = Math.round(t.box[1]) + size.pictureTop;
         for (let y = 0; y < h; y++) out.set(frame(f).data.subarray(((y0 + y) * size.width + x0) * 3, ((y0 + y) * size.width + x0 + w) * 3), y * w * 3);
         return out;
       };

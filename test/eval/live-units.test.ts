@@ -2,6 +2,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { parseEvalArgs } from '../../scripts/eval/args.ts';
 import { bandBits, checksum, drawBand, numberFromBits, readBand, type BandLayout } from '../../scripts/eval/live/band.ts';
+import { frameSize } from '../../scripts/eval/live/clip.ts';
 import { filledShare, isFill, measureSnapshot } from '../../scripts/eval/live/measure.ts';
 import { frameTruth, planClip, segmentOf, windowOffset, type ClipOptions, type PhotoSpec } from '../../scripts/eval/live/pan.ts';
 import { dedupeFrames, faceRuns, liveMetrics, type ObservedFrame } from '../../scripts/eval/live/runs.ts';
@@ -41,12 +42,20 @@ describe('frame band', () => {
     }
   });
 
-  it('reads the right copy when a fill box covers the left one, and nothing when both are covered', () => {
-    const frame = frameWithBand(4321);
-    const cover = (x0: number, x1: number): void => {
-      for (let y = 660; y < 720; y++) for (let x = x0; x < x1; x++) frame.data.set([255, 0, 255], (y * W + x) * 3);
+  it('takes each bit from the copy that shows it, and reads nothing when a bit is hidden in both', () => {
+    let frame = frameWithBand(4321);
+    const cover = (x0: number, x1: number, colour = [255, 0, 255]): void => {
+      for (let y = 660; y < 720; y++) for (let x = x0; x < x1; x++) frame.data.set(colour, (y * W + x) * 3);
     };
     cover(100, 300);
+    expect(readBand(frame, layout)).toBe(4321);
+    // A large face at the bottom edge: its fill box across the middle hides the end of the left copy and the start of the right one.
+    frame = frameWithBand(4321);
+    cover(270, 790);
+    expect(readBand(frame, layout)).toBe(4321);
+    // Grey fill (no colour to tell it from the band): still an erased bit, not a wrong one.
+    frame = frameWithBand(4321);
+    cover(100, 300, [128, 128, 128]);
     expect(readBand(frame, layout)).toBe(4321);
     cover(700, 900);
     expect(readBand(frame, layout)).toBeUndefined();
@@ -65,6 +74,8 @@ describe('pan geometry and truth', () => {
 
   it('puts a lead-in first, then each photo scaled to cover the picture, the window panning end to end', () => {
     expect(plan.totalFrames).toBe(5 + 2 * 20);
+    expect(plan.photosEnd).toBe(45);
+    expect(planClip(photos, { ...options, tailFrames: 7 })).toMatchObject({ totalFrames: 52, photosEnd: 45 });
     const [a, b] = plan.segments;
     expect(a).toMatchObject({ first: 5, frames: 20, scaledWidth: 1280, scaledHeight: 1280, from: [0, 0], to: [0, 608] });
     // 800x400 scaled by max(1280/800, 672/400) = 1.68: 1344 x 672, the second photo pans back.
@@ -112,20 +123,29 @@ describe('snapshot measures', () => {
 
   it('reads a snapshot: its frame from the band and the coverage of that frame\'s faces', () => {
     const plan = planClip(photos, options);
-    const frame = frameWithBand(5);
+    const size = frameSize(options);
+    expect(size).toMatchObject({ width: 1280, height: 672 + 96, pictureTop: 48 });
+    const framed = (n: number): { data: Uint8Array; width: number; height: number } => {
+      const frame = { data: new Uint8Array(size.width * size.height * 3).fill(90), width: size.width, height: size.height };
+      for (const band of size.bands) drawBand(frame, band, n);
+      return frame;
+    };
+    const frame = framed(5);
     const face = frameTruth(plan, photos, 5)[0];
-    for (let y = Math.round(face.box[1]); y < Math.round(face.box[1] + face.box[3]); y++) {
+    for (let y = Math.round(face.box[1]) + 48; y < Math.round(face.box[1] + face.box[3]) + 48; y++) {
       for (let x = Math.round(face.box[0]); x < Math.round(face.box[0] + face.box[2]); x++) frame.data.set([255, 0, 255], (y * W + x) * 3);
     }
-    const seen = measureSnapshot(frame, layout, plan, photos);
+    // The band under the picture hidden across its whole width: the one above still tells the frame.
+    for (let y = size.bands[1].top; y < size.height; y++) for (let x = 0; x < W; x++) frame.data.set([255, 0, 255], (y * W + x) * 3);
+    const seen = measureSnapshot(frame, size, plan, photos);
     expect(seen?.frame).toBe(5);
     expect(seen?.faces.map((f) => Math.round(f.coverage * 100))).toEqual([100, 0]);
-    expect(measureSnapshot(frameWithBand(45), layout, plan, photos)).toBeUndefined();
+    expect(measureSnapshot(framed(52), size, plan, photos)).toBeUndefined();
   });
 });
 
 describe('runs of visible frames', () => {
-  const f = (frame: number, faces: [number, number, number][]): ObservedFrame => ({ frame, faces: faces.map(([face, size, coverage]) => ({ photo: 0, face, size, coverage })) });
+  const f = (frame: number, faces: [number, number, number][], seq?: number): ObservedFrame => ({ frame, seq, faces: faces.map(([face, size, coverage]) => ({ photo: 0, face, size, coverage })) });
 
   it('counts a face\'s longest run of analysed frames visible; a hidden frame or its absence ends a run', () => {
     const frames = [
@@ -139,7 +159,7 @@ describe('runs of visible frames', () => {
     ];
     const runs = faceRuns([...frames].reverse());
     const r0 = runs.find((r) => r.face === 0)!;
-    expect(r0).toMatchObject({ size: 60, frames: 6, visible: 5, longestRun: 3, runFrom: 30, runTo: 36 });
+    expect(r0).toMatchObject({ size: 60, frames: 6, visible: 5, longestRun: 3, longestRunAnalysed: 3, runFrom: 30, runTo: 36 });
     const r1 = runs.find((r) => r.face === 1)!;
     expect(r1).toMatchObject({ size: 30, frames: 5, visible: 3, longestRun: 3, runFrom: 39, runTo: 45 });
     const m = liveMetrics([...frames, frames[0]]);
@@ -152,7 +172,21 @@ describe('runs of visible frames', () => {
     expect(m.faces40).toBe(1);
     expect(m.faces40OverMaxRun).toBe(1);
     expect(m.worstRuns.map((r) => r.face)).toEqual([0]);
+    expect(m.faces40OverMaxRunSnapshots).toBe(1);
     expect(dedupeFrames([{ frame: 2 }, { frame: 1 }, { frame: 2 }])).toEqual([{ frame: 1 }, { frame: 2 }]);
+  });
+});
+
+describe('runs in analysed frames', () => {
+  const f = (frame: number, seq: number, coverage: number): ObservedFrame => ({ frame, seq, faces: [{ photo: 1, face: 0, size: 90, coverage }] });
+
+  it('counts the analysed frames the snapshots skipped inside a run, by the camera sequence numbers', () => {
+    // Snapshots caught seq 10, 11, 13 (12 was analysed between two pulls), then 14 hid the face.
+    const [run] = faceRuns([f(30, 10, 0), f(33, 11, 0), f(39, 13, 0.1), f(42, 14, 1), f(45, 15, 0)]);
+    expect(run).toMatchObject({ longestRun: 3, longestRunAnalysed: 4, runFrom: 30, runTo: 39 });
+    const m = liveMetrics([f(30, 10, 0), f(36, 12, 0), f(42, 14, 1)]);
+    expect(m.faces40OverMaxRun).toBe(1);
+    expect(m.faces40OverMaxRunSnapshots).toBe(0);
   });
 });
 

@@ -2,9 +2,11 @@
  * The frame number stamped in a band under the picture of the live test clip, so that a snapshot of the camera
  * tells exactly which clip frame it shows. 16 bits of frame number and a 4-bit checksum, each bit drawn as a pair
  * of cells (white-black for 1, black-white for 0): a bit is read by comparing the two cells of its pair, with no
- * threshold to tune, and a pair that does not differ clearly (a fill box over it, a smeared keyframe) makes the
- * read fail rather than give a wrong number. The code is written twice, left and right half of the band, so a
- * hidden region reaching into one half still leaves the other. Pure functions over packed RGB.
+ * threshold to tune, and a pair that does not differ clearly or shows colour (a fill box over it, a smeared
+ * keyframe) is an erased bit rather than a wrong one. The code is written twice, left and right half of the band,
+ * and each bit is taken from whichever copy shows it: a hidden region reaching into the band (a large face at the
+ * picture's bottom edge, grown by the margin) erases the same bit in both copies only when it spans half the
+ * width. The checksum catches what is left. Pure functions over packed RGB.
  */
 import type { RgbImage } from '../../../src/core/image.ts';
 
@@ -61,7 +63,13 @@ export function drawBand(frame: RgbImage, layout: BandLayout, n: number): void {
   for (let y = layout.top; y < layout.top + layout.height; y++) frame.data.set(row, y * frame.width * 3);
 }
 
-/** Mean luma of the middle of a cell (a quarter of its width and of the band's height kept clear of each edge). */
+/** A cell's pixels may stray this far from grey (R = G = B) and still be band, not a fill colour over it. */
+const MAX_CHROMA = 60;
+
+/**
+ * Mean luma of the middle of a cell (a quarter of its width and of the band's height kept clear of each edge), or
+ * NaN when a coloured pixel shows there (something drawn over the band).
+ */
 function cellLuma(frame: RgbImage, layout: BandLayout, x0: number, cw: number): number {
   const xa = x0 + Math.floor(cw / 4);
   const xb = x0 + cw - Math.floor(cw / 4);
@@ -72,31 +80,44 @@ function cellLuma(frame: RgbImage, layout: BandLayout, x0: number, cw: number): 
   for (let y = ya; y < yb; y++) {
     for (let x = xa; x < xb; x++) {
       const i = (y * frame.width + x) * 3;
-      sum += 0.299 * frame.data[i] + 0.587 * frame.data[i + 1] + 0.114 * frame.data[i + 2];
+      const r = frame.data[i];
+      const g = frame.data[i + 1];
+      const b = frame.data[i + 2];
+      if (Math.max(r, g, b) - Math.min(r, g, b) > MAX_CHROMA) return Number.NaN;
+      sum += 0.299 * r + 0.587 * g + 0.114 * b;
       count += 1;
     }
   }
   return count > 0 ? sum / count : 0;
 }
 
-function readCopy(frame: RgbImage, layout: BandLayout, copy: number): number | undefined {
+/** The bits of one copy, undefined where a bit is erased. */
+function readCopy(frame: RgbImage, layout: BandLayout, copy: number): (number | undefined)[] {
   const cw = cellWidth(layout);
   const x0 = copy * (frame.width >> 1);
-  const bits: number[] = [];
-  for (let b = 0; b < BAND_BITS; b++) {
+  return Array.from({ length: BAND_BITS }, (_, b) => {
     const a = cellLuma(frame, layout, x0 + 2 * b * cw, cw);
     const c = cellLuma(frame, layout, x0 + (2 * b + 1) * cw, cw);
-    if (Math.abs(a - c) < MIN_PAIR_CONTRAST) return undefined;
-    bits.push(a > c ? 1 : 0);
-  }
-  return numberFromBits(bits);
+    // NaN (a coloured cell) fails this test too.
+    if (!(Math.abs(a - c) >= MIN_PAIR_CONTRAST)) return undefined;
+    return a > c ? 1 : 0;
+  });
 }
 
-/** The frame number in the band, or undefined when neither copy reads (or the two disagree). */
+/** The frame number in the band, or undefined when a bit is erased in both copies, the copies disagree, or the checksum fails. */
 export function readBand(frame: RgbImage, layout: BandLayout): number | undefined {
-  if (frame.width !== layout.width || frame.height < layout.top + layout.height) return undefined;
-  const left = readCopy(frame, layout, 0);
-  const right = readCopy(frame, layout, 1);
-  if (left !== undefined && right !== undefined && left !== right) return undefined;
-  return left ?? right;
+  return readBands(frame, [layout]);
+}
+
+/** The same over several bands (one above the picture, one below): each bit from any copy that shows it. */
+export function readBands(frame: RgbImage, layouts: readonly BandLayout[]): number | undefined {
+  if (layouts.some((l) => frame.width !== l.width || frame.height < l.top + l.height)) return undefined;
+  const copies = layouts.flatMap((l) => [readCopy(frame, l, 0), readCopy(frame, l, 1)]);
+  const bits: number[] = [];
+  for (let b = 0; b < BAND_BITS; b++) {
+    const shown = copies.map((c) => c[b]).filter((v): v is number => v !== undefined);
+    if (shown.length === 0 || shown.some((v) => v !== shown[0])) return undefined;
+    bits.push(shown[0]);
+  }
+  return numberFromBits(bits);
 }

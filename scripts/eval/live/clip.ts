@@ -6,7 +6,8 @@
 import sharp from 'sharp';
 import { FrameEncoder } from '../../../src/video/ffmpeg-process.ts';
 import type { Dataset } from '../datasets.ts';
-import { drawBand, type BandLayout } from './band.ts';
+import { drawBand, readBands, type BandLayout } from './band.ts';
+import type { RgbImage } from '../../../src/core/image.ts';
 import { planClip, windowOffset, type ClipOptions, type ClipPlan, type PhotoSpec } from './pan.ts';
 
 export interface ClipPhoto extends PhotoSpec {
@@ -36,9 +37,31 @@ export async function pickPhotos(sets: readonly Dataset[], count: number): Promi
 
 export const BAND_HEIGHT = 48;
 
-/** The frame size of the clip: the picture and the band under it. */
-export function frameSize(options: ClipOptions): { width: number; height: number; band: BandLayout } {
-  return { width: options.width, height: options.height + BAND_HEIGHT, band: { width: options.width, top: options.height, height: BAND_HEIGHT } };
+export interface FrameLayout {
+  readonly width: number;
+  readonly height: number;
+  /** The picture's first row in the frame. */
+  readonly pictureTop: number;
+  /** The band above the picture and the band under it: a large face at one edge of the picture, hidden with its margin, covers one of them. */
+  readonly bands: readonly [BandLayout, BandLayout];
+}
+
+/** The frame of the clip: a band, the picture, a band. */
+export function frameSize(options: Pick<ClipOptions, 'width' | 'height'>): FrameLayout {
+  return {
+    width: options.width,
+    height: options.height + 2 * BAND_HEIGHT,
+    pictureTop: BAND_HEIGHT,
+    bands: [
+      { width: options.width, top: 0, height: BAND_HEIGHT },
+      { width: options.width, top: BAND_HEIGHT + options.height, height: BAND_HEIGHT },
+    ],
+  };
+}
+
+/** The clip frame number a frame of this layout shows. */
+export function readFrameNumber(frame: RgbImage, layout: FrameLayout): number | undefined {
+  return readBands(frame, layout.bands);
 }
 
 /** ffmpeg's arguments: raw RGB frames on stdin to H.264 (yuv420p, no B-frames, a keyframe every second) in MP4. */
@@ -58,10 +81,11 @@ export async function writeClip(photos: readonly ClipPhoto[], options: ClipOptio
   const rowBytes = options.width * 3;
   try {
     let n = 0;
-    const emit = async (fill: (frame: Uint8Array) => void): Promise<void> => {
+    const top = size.pictureTop * rowBytes;
+    const emit = async (fill: (picture: Uint8Array) => void): Promise<void> => {
       const data = new Uint8Array(size.width * size.height * 3);
-      fill(data);
-      drawBand({ data, width: size.width, height: size.height }, size.band, n);
+      fill(data.subarray(top, top + options.height * rowBytes));
+      for (const band of size.bands) drawBand({ data, width: size.width, height: size.height }, band, n);
       await encoder.write(data);
       n += 1;
       if (n % 100 === 0) onProgress?.(n, plan.totalFrames);
@@ -78,6 +102,7 @@ export async function writeClip(photos: readonly ClipPhoto[], options: ClipOptio
         });
       }
     }
+    for (let i = plan.photosEnd; i < plan.totalFrames; i++) await emit((d) => d.fill(96));
     await encoder.finish();
   } finally {
     encoder.abort();

@@ -1,6 +1,6 @@
 /**
  * `raypack-edge eval --privacy --live`: the privacy of a real camera. A clip panning across labelled photos of
- * both face sets (pan.ts, clip.ts), the frame number in a band under the picture (band.ts), is served over RTSP
+ * both face sets (pan.ts, clip.ts), the frame number in a band under the picture and one above it (band.ts), is served over RTSP
  * (GStreamer's RTSP server, test/helpers/rtsp.ts) to the daemon's camera pipeline run in this process with the
  * default camera rate and privacy settings and facemode fill in magenta. Fill snapshots are pulled over HTTP every
  * 0.2 s; each one tells from its band which clip frame it shows, so the faces in it are known exactly, and the
@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { loadConfig } from '../../../src/config/load.ts';
 import { Daemon } from '../../../src/daemon.ts';
+import { isRaypackError } from '../../../src/errors.ts';
 import { RtspServer } from '../../../test/helpers/rtsp.ts';
 import { machineInfo, machineLine } from '../../bench/machine.ts';
 import type { EvalArgs } from '../args.ts';
@@ -35,10 +36,14 @@ export interface LiveRunOptions {
   readonly size: { readonly width: number; readonly height: number };
   readonly zoom: number;
   readonly threads?: number;
+  /** Keys of the configuration's `privacy` section (snake_case, checked by the config schema) over the defaults. */
+  readonly privacy?: Readonly<Record<string, unknown>>;
   readonly log?: (line: string) => void;
 }
 
 export interface LiveRunResult {
+  /** The `privacy` configuration keys set over the defaults ({}: the defaults). */
+  readonly privacy: Readonly<Record<string, unknown>>;
   readonly clip: { readonly photos: readonly { id: string; set: string }[]; readonly frames: number; readonly fps: number; readonly seconds: number; readonly width: number; readonly height: number; readonly pictureHeight: number };
   readonly camera: { readonly fps: number; readonly width: number; readonly height: number; readonly facemode: string; readonly status: unknown };
   readonly snapshots: { readonly pulled: number; readonly unreadable: number; readonly distinctFrames: number; readonly firstFrame?: number; readonly lastFrame?: number };
@@ -53,10 +58,11 @@ export async function runLiveEval(options: LiveRunOptions): Promise<LiveRunResul
   const photos = await pickPhotos(sets, options.photos);
   const clipOptions: ClipOptions = {
     width: options.size.width,
-    height: options.size.height - BAND_HEIGHT,
+    height: options.size.height - 2 * BAND_HEIGHT,
     fps: options.clipFps,
     secondsPerPhoto: options.secondsPerPhoto,
     leadInFrames: Math.round(3 * options.clipFps),
+    tailFrames: Math.round(3 * options.clipFps),
     zoom: options.zoom,
   };
   const size = frameSize(clipOptions);
@@ -78,6 +84,7 @@ export async function runLiveEval(options: LiveRunOptions): Promise<LiveRunResul
         mqtt: { embedded: { host: '127.0.0.1', port: 0 } },
         http: { host: '127.0.0.1', port: 0 },
         homeassistant: { enabled: false },
+        ...(options.privacy && Object.keys(options.privacy).length > 0 ? { privacy: options.privacy } : {}),
         cameras: [{ id: CAMERA_ID, url: rtsp.url, width: size.width, height: size.height, facemode: 'fill', hex: FILL_HEX, ...(options.fps !== undefined ? { fps: options.fps } : {}) }],
       }),
       env: {},
@@ -93,9 +100,11 @@ export async function runLiveEval(options: LiveRunOptions): Promise<LiveRunResul
     let lastNew = Date.now();
     let lastLog = Date.now();
     let lastFrame = -1;
+    let latest: number | undefined;
     const clipMs = (plan.totalFrames / options.clipFps) * 1000;
     const deadline = Date.now() + clipMs + 60_000;
-    const endFrame = plan.totalFrames - Math.ceil((2 * options.clipFps) / cameraConfig.fps);
+    // Past the last photo: every frame with faces has been shown.
+    const endFrame = plan.photosEnd + Math.ceil((2 * options.clipFps) / cameraConfig.fps);
     for (;;) {
       const tick = Date.now();
       const response = await fetch(url).catch(() => undefined);
@@ -103,7 +112,10 @@ export async function runLiveEval(options: LiveRunOptions): Promise<LiveRunResul
         pulled += 1;
         const jpeg = new Uint8Array(await response.arrayBuffer());
         const { data, info } = await sharp(jpeg).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-        const seen = measureSnapshot({ data, width: info.width, height: info.height }, size.band, plan, photos);
+        const seq = Number(response.headers.get('x-raypack-frame'));
+        const measured = measureSnapshot({ data, width: info.width, height: info.height }, size, plan, photos);
+        const seen = measured && Number.isInteger(seq) ? { ...measured, seq } : measured;
+        latest = seen?.frame ?? latest;
         if (!seen) unreadable += 1;
         else if (!observed.has(seen.frame)) {
           observed.set(seen.frame, seen);
@@ -119,6 +131,11 @@ export async function runLiveEval(options: LiveRunOptions): Promise<LiveRunResul
         log(`frame ${lastFrame}/${plan.totalFrames}: ${observed.size} analysed frames seen, ${m.faceFrames} face-frames, coverage70 ${(m.overall.coverage70 * 100).toFixed(1)} %`);
       }
       if (lastFrame >= endFrame) break;
+      // The clip ended and the camera reconnected to its start: what it shows now was measured already.
+      if (latest !== undefined && latest < lastFrame - 10 * options.clipFps) {
+        log(`the clip ended at frame ${lastFrame} and started again: measuring what was seen`);
+        break;
+      }
       if (Date.now() > deadline) {
         log('the clip did not reach its end in time: measuring what was seen');
         break;
@@ -132,6 +149,7 @@ export async function runLiveEval(options: LiveRunOptions): Promise<LiveRunResul
     const status = daemon.camera(CAMERA_ID)?.status();
     const frames = [...observed.values()].sort((a, b) => a.frame - b.frame);
     return {
+      privacy: options.privacy ?? {},
       clip: { photos: photos.map((p) => ({ id: p.id, set: p.set })), frames: plan.totalFrames, fps: options.clipFps, seconds: plan.totalFrames / options.clipFps, width: size.width, height: size.height, pictureHeight: clipOptions.height },
       camera: { fps: cameraConfig.fps, width: size.width, height: size.height, facemode: 'fill', status },
       snapshots: { pulled, unreadable, distinctFrames: frames.length, firstFrame: frames[0]?.frame, lastFrame: frames.at(-1)?.frame },
@@ -146,7 +164,14 @@ export async function runLiveEval(options: LiveRunOptions): Promise<LiveRunResul
 }
 
 export async function liveEvalCommand(args: EvalArgs, dataDir: string): Promise<number> {
-  const result = await runLiveEval({ dataDir, photos: args.photos, fps: args.fps, secondsPerPhoto: args.secondsPerPhoto, clipFps: args.clipFps, size: args.size, zoom: args.zoom });
+  let result: LiveRunResult;
+  try {
+    result = await runLiveEval({ dataDir, photos: args.photos, fps: args.fps, secondsPerPhoto: args.secondsPerPhoto, clipFps: args.clipFps, size: args.size, zoom: args.zoom, privacy: args.privacyOptions });
+  } catch (error) {
+    if (!isRaypackError(error)) throw error;
+    process.stderr.write(`raypack-edge eval: ${error.message}\n`);
+    return 2;
+  }
   process.stdout.write(`${machineLine(machineInfo())}\n`);
   process.stdout.write(formatLiveTable(result));
   const json = `${JSON.stringify({ machine: machineInfo(), ...result }, null, 2)}\n`;

@@ -3,8 +3,7 @@
  * of each face's box the snapshot fills with the known colour.
  */
 import type { RgbImage } from '../../../src/core/image.ts';
-import type { BandLayout } from './band.ts';
-import { readBand } from './band.ts';
+import { readFrameNumber, type FrameLayout } from './clip.ts';
 import { frameTruth, type ClipPlan, type PhotoSpec } from './pan.ts';
 import type { ObservedFrame } from './runs.ts';
 
@@ -34,10 +33,15 @@ export function filledShare(image: RgbImage, box: readonly [number, number, numb
   return total > 0 ? hidden / total : 0;
 }
 
-/** What one decoded snapshot shows, or undefined when its band cannot be read. */
-export function measureSnapshot(image: RgbImage, band: BandLayout, plan: ClipPlan, photos: readonly PhotoSpec[]): ObservedFrame | undefined {
-  const frame = readBand(image, band);
+/** What one decoded snapshot shows, or undefined when its bands cannot be read. Truth boxes are in picture pixels: moved down by the top band. */
+export function measureSnapshot(image: RgbImage, layout: FrameLayout, plan: ClipPlan, photos: readonly PhotoSpec[]): ObservedFrame | undefined {
+  const frame = readFrameNumber(image, layout);
   if (frame === undefined || frame >= plan.totalFrames) return undefined;
-  const faces = frameTruth(plan, photos, frame).map((f) => ({ photo: f.photo, face: f.face, size: f.size, coverage: filledShare(image, f.box) }));
+  const faces = frameTruth(plan, photos, frame).map((f) => ({
+    photo: f.photo,
+    face: f.face,
+    size: f.size,
+    coverage: filledShare(image, [f.box[0], f.box[1] + layout.pictureTop, f.box[2], f.box[3]]),
+  }));
   return { frame, faces };
 }

@@ -22,6 +22,8 @@ export interface ClipOptions {
   readonly secondsPerPhoto: number;
   /** Frames before the first photo (no faces): the camera connects and settles. */
   readonly leadInFrames: number;
+  /** Frames after the last photo (no faces): the end of a stream is lost in its buffers, not the last photo. */
+  readonly tailFrames?: number;
   /** Scale on top of the least that covers the picture (1: the photo just covers it). */
   readonly zoom: number;
 }
@@ -44,6 +46,8 @@ export interface ClipPlan {
   readonly options: ClipOptions;
   readonly segments: readonly PhotoSegment[];
   readonly totalFrames: number;
+  /** The frame after the last photo's last frame. */
+  readonly photosEnd: number;
 }
 
 /** A face as it shows in one frame: which face (photo and label index), its box clipped to the picture. */
@@ -81,7 +85,8 @@ export function planClip(photos: readonly PhotoSpec[], options: ClipOptions): Cl
       to: forward ? [ex, ey] : [0, 0],
     };
   });
-  return { options, segments, totalFrames: options.leadInFrames + photos.length * per };
+  const photosEnd = options.leadInFrames + photos.length * per;
+  return { options, segments, totalFrames: photosEnd + (options.tailFrames ?? 0), photosEnd };
 }
 
 /** The segment a clip frame belongs to (undefined in the lead-in and after the end). */

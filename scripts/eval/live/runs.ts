@@ -23,6 +23,8 @@ export interface ObservedFace {
 export interface ObservedFrame {
   /** The clip frame number read from the band. */
   readonly frame: number;
+  /** The camera's frame sequence number (x-raypack-frame): consecutive analysed frames differ by 1. */
+  readonly seq?: number;
   readonly faces: readonly ObservedFace[];
 }
 
@@ -34,8 +36,13 @@ export interface FaceRun {
   /** Analysed frames it was seen in, and visible in. */
   readonly frames: number;
   readonly visible: number;
-  /** The longest run of consecutive analysed frames it was visible in, and the clip frames where it started and ended. */
+  /** The longest run of consecutive snapshots (distinct analysed frames seen) it was visible in, and the clip frames where it started and ended. */
   readonly longestRun: number;
+  /**
+   * The same run in analysed frames (camera sequence numbers, first to last, both counted): analysed frames the
+   * snapshots did not catch inside a run are counted as visible. Equal to longestRun when no sequence is known.
+   */
+  readonly longestRunAnalysed: number;
   readonly runFrom?: number;
   readonly runTo?: number;
 }
@@ -52,8 +59,9 @@ export interface LiveMetrics {
   readonly framesWithVisibleFace40: number;
   readonly faces: number;
   readonly faces40: number;
-  /** Faces of RUN_SIZE px or more visible for more than MAX_RUN consecutive analysed frames. */
+  /** Faces of RUN_SIZE px or more visible for more than MAX_RUN consecutive analysed frames (longestRunAnalysed), and consecutive snapshots (longestRun). */
   readonly faces40OverMaxRun: number;
+  readonly faces40OverMaxRunSnapshots: number;
   /** The worst runs of faces of RUN_SIZE px or more, longest first. */
   readonly worstRuns: readonly FaceRun[];
 }
@@ -64,7 +72,10 @@ export interface LiveMetrics {
  */
 export function faceRuns(frames: readonly ObservedFrame[]): FaceRun[] {
   const ordered = [...frames].sort((a, b) => a.frame - b.frame);
-  const state = new Map<string, { photo: number; face: number; size: number; frames: number; visible: number; run: number; runStart: number; longest: number; from?: number; to?: number }>();
+  const state = new Map<
+    string,
+    { photo: number; face: number; size: number; frames: number; visible: number; run: number; runStart: number; runStartSeq?: number; longest: number; longestSpan: number; from?: number; to?: number }
+  >();
   for (const f of ordered) {
     const present = new Set<string>();
     for (const face of f.faces) {
@@ -72,20 +83,25 @@ export function faceRuns(frames: readonly ObservedFrame[]): FaceRun[] {
       present.add(key);
       let s = state.get(key);
       if (!s) {
-        s = { photo: face.photo, face: face.face, size: 0, frames: 0, visible: 0, run: 0, runStart: f.frame, longest: 0 };
+        s = { photo: face.photo, face: face.face, size: 0, frames: 0, visible: 0, run: 0, runStart: f.frame, longest: 0, longestSpan: 0 };
         state.set(key, s);
       }
       s.size = Math.max(s.size, face.size);
       s.frames += 1;
       if (face.coverage < VISIBLE_BELOW) {
         s.visible += 1;
-        if (s.run === 0) s.runStart = f.frame;
+        if (s.run === 0) {
+          s.runStart = f.frame;
+          s.runStartSeq = f.seq;
+        }
         s.run += 1;
-        if (s.run > s.longest) {
-          s.longest = s.run;
+        const span = f.seq !== undefined && s.runStartSeq !== undefined ? f.seq - s.runStartSeq + 1 : s.run;
+        if (span > s.longestSpan || (span === s.longestSpan && s.run > s.longest)) {
+          s.longestSpan = span;
           s.from = s.runStart;
           s.to = f.frame;
         }
+        s.longest = Math.max(s.longest, s.run);
       } else {
         s.run = 0;
       }
@@ -99,6 +115,7 @@ export function faceRuns(frames: readonly ObservedFrame[]): FaceRun[] {
     frames: s.frames,
     visible: s.visible,
     longestRun: s.longest,
+    longestRunAnalysed: s.longestSpan,
     ...(s.from !== undefined ? { runFrom: s.from, runTo: s.to } : {}),
   }));
 }
@@ -130,7 +147,8 @@ export function liveMetrics(observed: readonly ObservedFrame[], worst = 10): Liv
     framesWithVisibleFace40: share((f) => f.faces.some((x) => x.size >= 40 && x.coverage < VISIBLE_BELOW)),
     faces: runs.length,
     faces40: big.length,
-    faces40OverMaxRun: big.filter((r) => r.longestRun > MAX_RUN).length,
-    worstRuns: [...big].sort((a, b) => b.longestRun - a.longestRun || b.size - a.size).slice(0, worst).filter((r) => r.longestRun > 0),
+    faces40OverMaxRun: big.filter((r) => r.longestRunAnalysed > MAX_RUN).length,
+    faces40OverMaxRunSnapshots: big.filter((r) => r.longestRun > MAX_RUN).length,
+    worstRuns: [...big].sort((a, b) => b.longestRunAnalysed - a.longestRunAnalysed || b.size - a.size).slice(0, worst).filter((r) => r.longestRunAnalysed > 0),
   };
 }
