@@ -6,6 +6,9 @@ export const EVAL_USAGE = `usage: raypack-edge eval [--task face|objects|all] [-
                         [--option KEY=VALUE]... [--data DIR] [--limit N] [--json FILE] [--threads N] [--markdown]
                         [--decode full|detection] [--variants]
        raypack-edge eval --privacy [--privacy-option KEY=VALUE]... [--baseline] [--body] [--limit N] [--json FILE]
+       raypack-edge eval --privacy --live [--photos N] [--fps N] [--seconds-per-photo S] [--clip-fps N]
+                        [--size WxH] [--zoom Z] [--json FILE]
+       raypack-edge eval --privacy --videos [--sample-fps N] [--analysis-fps N] [--limit N] [--json FILE]
 
 Scores detectors on the labelled sets in the data directory (default ../shared/data next to the project, or
 $RAYPACK_DATA): faces on faces/wider-val-416 and faces/facemask-voc (AP50, faces under 10 px ignored), objects on
@@ -30,6 +33,21 @@ coco/val2017-a (mAP50). Prints a table, then the JSON (to stdout, or to --json F
                maxTilesPerSide, overlap, models (comma-separated face model ids), personHeads, personThreshold
   --baseline   with --privacy, also the settings before the privacy stage (one whole-image pass hidden from 0.5)
   --body       with --privacy, body mode (every person hidden whole)
+  --live       with --privacy, a real camera: a clip panning across labelled photos of both sets (the frame number
+               stamped in a band under the picture) served over RTSP to the daemon's camera with the default
+               privacy settings, fill snapshots pulled every 0.2 s: coverage of the faces in the frames they show,
+               and per face the longest run of analysed frames it stays visible (scripts/eval/live)
+               --privacy-option with --live: keys of the configuration's privacy section, e.g. tiles_per_frame=2
+  --photos     --live: photos in the clip, spread over both sets (default 30)
+  --fps        --live: the camera's analysis rate (default: the camera default, 5)
+  --seconds-per-photo  --live: how long the pan over one photo lasts (default 4)
+  --clip-fps   --live: the clip's frame rate (default 15)
+  --size       --live: the camera frame, picture and band, WxH (default 1280x720; the band is 48 px)
+  --zoom       --live: scale on top of the least that covers the picture (default 1)
+  --videos     with --privacy, every video in <data>/video anonymized by the anonymize command's pipeline, and the
+               reference detectors (YuNet, UltraFace) on sampled frames before and after: frame-level leak rate
+  --sample-fps --videos: frames checked per second of video (default 2)
+  --analysis-fps  --videos: frames analysed per second (default: every frame, as \`raypack-edge anonymize\`)
 `;
 
 export type TaskChoice = 'face' | 'objects' | 'all';
@@ -51,6 +69,34 @@ export interface EvalArgs {
   readonly privacyOptions: Readonly<Record<string, string | number | boolean>>;
   readonly baseline: boolean;
   readonly body: boolean;
+  readonly live: boolean;
+  readonly videos: boolean;
+  readonly photos: number;
+  readonly fps?: number;
+  readonly secondsPerPhoto: number;
+  readonly clipFps: number;
+  readonly size: { readonly width: number; readonly height: number };
+  readonly zoom: number;
+  readonly sampleFps: number;
+  readonly analysisFps?: number;
+}
+
+function positiveNumber(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!(Number.isFinite(n) && n > 0)) throw new RaypackError('bad_parameter', `--${name} must be a positive number, not '${text}'`);
+  return n;
+}
+
+function parseSize(text: string | undefined): { width: number; height: number } {
+  if (text === undefined) return { width: 1280, height: 720 };
+  const m = /^(\d+)x(\d+)$/.exec(text);
+  const width = Number(m?.[1]);
+  const height = Number(m?.[2]);
+  if (!m || width < 320 || height < 120 || width > 3840 || height > 2160 || width % 2 || height % 2) {
+    throw new RaypackError('bad_parameter', `--size must be WxH, even, from 320x120 to 3840x2160, not '${text}'`);
+  }
+  return { width, height };
 }
 
 /** `key=value` with value typed as number or boolean when it reads as one. */
@@ -85,6 +131,16 @@ export function parseEvalArgs(argv: readonly string[]): EvalArgs {
       'privacy-option': { type: 'string', multiple: true },
       baseline: { type: 'boolean' },
       body: { type: 'boolean' },
+      live: { type: 'boolean' },
+      videos: { type: 'boolean' },
+      photos: { type: 'string' },
+      fps: { type: 'string' },
+      'seconds-per-photo': { type: 'string' },
+      'clip-fps': { type: 'string' },
+      size: { type: 'string' },
+      zoom: { type: 'string' },
+      'sample-fps': { type: 'string' },
+      'analysis-fps': { type: 'string' },
     },
   });
   const v = parsed.values;
@@ -92,6 +148,12 @@ export function parseEvalArgs(argv: readonly string[]): EvalArgs {
   if (!['face', 'objects', 'all'].includes(task)) throw new RaypackError('bad_parameter', `--task must be face, objects or all, not '${v.task}'`);
   const decode = v.decode ?? 'full';
   if (decode !== 'full' && decode !== 'detection') throw new RaypackError('bad_parameter', `--decode must be full or detection, not '${v.decode}'`);
+  if ((v.live || v.videos) && !v.privacy) throw new RaypackError('bad_parameter', '--live and --videos go with --privacy');
+  if (v.live && v.videos) throw new RaypackError('bad_parameter', '--live and --videos are separate runs: give one');
+  const fps = positiveNumber('fps', v.fps);
+  if (fps !== undefined && fps > 30) throw new RaypackError('bad_parameter', '--fps is at most 30 (the camera limit)');
+  const zoom = positiveNumber('zoom', v.zoom) ?? 1;
+  if (zoom < 1) throw new RaypackError('bad_parameter', '--zoom is at least 1 (the photo must cover the picture)');
   const models = (v.model ?? []).flatMap((m) => m.split(',')).map((m) => m.trim()).filter(Boolean);
   return {
     help: v.help ?? false,
@@ -110,5 +172,15 @@ export function parseEvalArgs(argv: readonly string[]): EvalArgs {
     privacyOptions: Object.fromEntries((v['privacy-option'] ?? []).map(parseOption)),
     baseline: v.baseline ?? false,
     body: v.body ?? false,
+    live: v.live ?? false,
+    videos: v.videos ?? false,
+    photos: wholeNumberOption('photos', v.photos, 1) ?? 30,
+    fps,
+    secondsPerPhoto: positiveNumber('seconds-per-photo', v['seconds-per-photo']) ?? 4,
+    clipFps: wholeNumberOption('clip-fps', v['clip-fps'], 1) ?? 15,
+    size: parseSize(v.size),
+    zoom,
+    sampleFps: positiveNumber('sample-fps', v['sample-fps']) ?? 2,
+    analysisFps: positiveNumber('analysis-fps', v['analysis-fps']),
   };
 }

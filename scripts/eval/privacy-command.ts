@@ -33,6 +33,8 @@ export function privacySettingsFrom(options: Readonly<Record<string, string | nu
 }
 
 export async function privacyEvalCommand(args: EvalArgs, dataDir: string): Promise<number> {
+  if (args.live) return (await import('./live/command.ts')).liveEvalCommand(args, dataDir);
+  if (args.videos) return (await import('./videos/command.ts')).videoLeakCommand(args, dataDir);
   let settings: PrivacySettings;
   try {
     settings = privacySettingsFrom(args.privacyOptions);

@@ -158,11 +158,12 @@ async function readHead(path: string): Promise<Uint8Array> {
 }
 
 /** The analysis stage with the detectors hiding needs, loaded on first use and closed at the end. */
-class PrivacyStage {
+/** The analysis stage of the command, with the models it loads (the privacy eval of videos runs this one too). */
+export class PrivacyStage {
   readonly stage: AnalysisStage;
   private readonly loaded: Array<Promise<{ close(): Promise<void> }>> = [];
 
-  constructor(settings: Settings) {
+  constructor(settings: Pick<Settings, 'privacy' | 'threads'>) {
     const threads = settings.threads;
     const detectors = new Map<Task, Promise<Detector>>();
     let extra: Promise<Detector[]> | undefined;

@@ -2,6 +2,7 @@
 """A tiny RTSP server for tests: GStreamer's RTSP server on 127.0.0.1 serving a looped H.264 slideshow of JPEG
 frames (people's faces). Prints `READY <port>` on stdout once it listens. Usage:
   rtsp-server.py --frames DIR/frame%d.jpg --count N [--port 0] [--path /cam] [--fps 10] [--width 640 --height 426]
+  rtsp-server.py --file CLIP.mp4 [--port 0] [--path /cam]   (an H.264 MP4 served as it is, once per client session)
 """
 import argparse
 import signal
@@ -16,8 +17,9 @@ from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument('--frames', required=True, help='printf-style pattern of JPEG files, e.g. dir/frame%%d.jpg')
-    parser.add_argument('--count', type=int, required=True)
+    parser.add_argument('--frames', help='printf-style pattern of JPEG files, e.g. dir/frame%%d.jpg')
+    parser.add_argument('--count', type=int)
+    parser.add_argument('--file', help='an H.264 MP4 to serve without re-encoding')
     parser.add_argument('--port', type=int, default=0)
     parser.add_argument('--path', default='/cam')
     parser.add_argument('--fps', type=int, default=10)
@@ -26,14 +28,20 @@ def main() -> None:
     parser.add_argument('--height', type=int, default=426)
     args = parser.parse_args()
 
+    if args.file is None and (args.frames is None or args.count is None):
+        parser.error('give --file, or --frames and --count')
+
     Gst.init(None)
-    launch = (
-        f'( multifilesrc location="{args.frames}" index=0 stop-index={args.count - 1} loop=true '
-        f'caps="image/jpeg,framerate=1/{args.seconds_each}" ! jpegdec ! videoconvert ! videoscale ! '
-        f'video/x-raw,width={args.width},height={args.height} ! videorate ! video/x-raw,framerate={args.fps}/1 ! '
-        f'x264enc tune=zerolatency speed-preset=ultrafast key-int-max={args.fps} bitrate=1000 ! '
-        f'rtph264pay name=pay0 pt=96 config-interval=1 )'
-    )
+    if args.file is not None:
+        launch = f'( filesrc location="{args.file}" ! qtdemux ! h264parse ! rtph264pay name=pay0 pt=96 config-interval=1 )'
+    else:
+        launch = (
+            f'( multifilesrc location="{args.frames}" index=0 stop-index={args.count - 1} loop=true '
+            f'caps="image/jpeg,framerate=1/{args.seconds_each}" ! jpegdec ! videoconvert ! videoscale ! '
+            f'video/x-raw,width={args.width},height={args.height} ! videorate ! video/x-raw,framerate={args.fps}/1 ! '
+            f'x264enc tune=zerolatency speed-preset=ultrafast key-int-max={args.fps} bitrate=1000 ! '
+            f'rtph264pay name=pay0 pt=96 config-interval=1 )'
+        )
     server = GstRtspServer.RTSPServer()
     server.set_address('127.0.0.1')
     server.set_service(str(args.port))

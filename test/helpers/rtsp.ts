@@ -1,6 +1,7 @@
 /**
  * A real RTSP server for tests (GStreamer's RTSP server through /usr/bin/python3 + python3-gi), serving a looped
- * H.264 slideshow of the face-api sample photos on 127.0.0.1. Can be killed, restarted on the same port, paused.
+ * H.264 slideshow of the face-api sample photos on 127.0.0.1, or (`file`) an H.264 MP4 served as it is, from its
+ * start for each client session (the live privacy eval's clip). Can be killed, restarted on the same port, paused.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
@@ -34,7 +35,7 @@ export class RtspServer {
   private child: ChildProcess | undefined;
   port = 0;
 
-  constructor(private readonly options: { width?: number; height?: number; fps?: number; secondsEach?: number } = {}) {}
+  constructor(private readonly options: { width?: number; height?: number; fps?: number; secondsEach?: number; file?: string } = {}) {}
 
   get url(): string {
     return `rtsp://127.0.0.1:${this.port}/cam`;
@@ -46,10 +47,15 @@ export class RtspServer {
 
   /** Start (again, on the same port when it ran before). */
   async start(): Promise<void> {
-    const { pattern, count } = slideshowFrames(this.options.width, this.options.height);
-    const args = [SCRIPT, '--frames', pattern, '--count', String(count), '--port', String(this.port)];
-    args.push('--fps', String(this.options.fps ?? 10), '--seconds-each', String(this.options.secondsEach ?? 1));
-    args.push('--width', String(this.options.width ?? 640), '--height', String(this.options.height ?? 426));
+    const args = [SCRIPT, '--port', String(this.port)];
+    if (this.options.file) {
+      args.push('--file', this.options.file);
+    } else {
+      const { pattern, count } = slideshowFrames(this.options.width, this.options.height);
+      args.push('--frames', pattern, '--count', String(count));
+      args.push('--fps', String(this.options.fps ?? 10), '--seconds-each', String(this.options.secondsEach ?? 1));
+      args.push('--width', String(this.options.width ?? 640), '--height', String(this.options.height ?? 426));
+    }
     const child = spawn('/usr/bin/python3', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     let err = '';
