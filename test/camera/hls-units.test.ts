@@ -95,7 +95,7 @@ describe('EventSnapshots', () => {
 describe('hls config', () => {
   it('is off by default, with its defaults filled, and event snapshots default to 50', () => {
     const camera = loadConfig({ text: 'cameras: [{ id: door, url: rtsp://x/y }]' }).config.cameras[0];
-    expect(camera.hls).toEqual({ enabled: false, segment_seconds: 2, segments: 4, crf: 26 });
+    expect(camera.hls).toEqual({ enabled: false, segment_seconds: 1, segments: 4, crf: 26 });
     expect(camera.event_snapshots).toBe(50);
   });
 
