@@ -2,14 +2,13 @@
  * `raypack-edge eval --privacy`: the privacy evaluation (privacy.ts) on both face sets, with the product's privacy
  * settings (and, with --baseline, the settings before the privacy stage beside them), printed as a table and JSON.
  */
-import { writeFileSync } from 'node:fs';
 import { AnalysisStage } from '../../src/analysis/stage.ts';
 import { DEFAULT_PRIVACY, type PrivacySettings } from '../../src/analysis/privacy.ts';
 import { loadDetector } from '../../src/detect/registry.ts';
 import { loadPoseDetector, type PoseDetector } from '../../src/detect/pose.ts';
 import type { Detector, Task } from '../../src/detect/types.ts';
 import { RaypackError } from '../../src/errors.ts';
-import { machineInfo, machineLine } from '../bench/machine.ts';
+import { printReport } from './print.ts';
 import type { EvalArgs } from './args.ts';
 import { FACE_SETS, limitDataset, loadDataset } from './datasets.ts';
 import { BASELINE_PRIVACY, evaluatePrivacy, formatPrivacyTable, type PrivacyResult } from './privacy.ts';
@@ -84,15 +83,7 @@ export async function privacyEvalCommand(args: EvalArgs, dataDir: string): Promi
   } finally {
     await Promise.all([...detectors.values(), ...(pose ? [pose] : [])].map((d) => d.then((x) => x.close(), () => undefined)));
   }
-  process.stdout.write(`${machineLine(machineInfo())}\n`);
-  process.stdout.write(formatPrivacyTable(results));
-  const json = `${JSON.stringify({ machine: machineInfo(), settings: runs, results }, null, 2)}\n`;
-  if (args.jsonFile) {
-    writeFileSync(args.jsonFile, json);
-    process.stdout.write(`\nJSON written to ${args.jsonFile}\n`);
-  } else {
-    process.stdout.write(`\n${json}`);
-  }
+  printReport(formatPrivacyTable(results), { settings: runs, results }, args.jsonFile);
   return 0;
 }
 

@@ -6,7 +6,7 @@
  * 0.2 s; each one tells from its band which clip frame it shows, so the faces in it are known exactly, and the
  * share of each face's box filled is measured on the JPEG served (measure.ts, runs.ts).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -14,7 +14,7 @@ import { loadConfig } from '../../../src/config/load.ts';
 import { Daemon } from '../../../src/daemon.ts';
 import { isRaypackError } from '../../../src/errors.ts';
 import { RtspServer } from '../../../test/helpers/rtsp.ts';
-import { machineInfo, machineLine } from '../../bench/machine.ts';
+import { printReport } from '../print.ts';
 import type { EvalArgs } from '../args.ts';
 import { FACE_SETS, loadDataset } from '../datasets.ts';
 import { BAND_HEIGHT, frameSize, pickPhotos, writeClip } from './clip.ts';
@@ -172,14 +172,6 @@ export async function liveEvalCommand(args: EvalArgs, dataDir: string): Promise<
     process.stderr.write(`raypack-edge eval: ${error.message}\n`);
     return 2;
   }
-  process.stdout.write(`${machineLine(machineInfo())}\n`);
-  process.stdout.write(formatLiveTable(result));
-  const json = `${JSON.stringify({ machine: machineInfo(), ...result }, null, 2)}\n`;
-  if (args.jsonFile) {
-    writeFileSync(args.jsonFile, json);
-    process.stdout.write(`\nJSON written to ${args.jsonFile}\n`);
-  } else {
-    process.stdout.write(`\n${json}`);
-  }
+  printReport(formatLiveTable(result), { ...result }, args.jsonFile);
   return 0;
 }

@@ -5,7 +5,7 @@
  * (YuNet-n, UltraFace RFB-640 at their usual thresholds). Fill is rendered from the same frames' regions by the
  * same renderer (the regions do not depend on the render mode). Leaks and faces inside hidden regions: leaks.ts.
  */
-import { readdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import type { PrivacyRegion } from '../../../src/analysis/types.ts';
@@ -18,7 +18,7 @@ import { buildDecodeArgs, rationalValue } from '../../../src/video/ffmpeg-args.t
 import { FrameDecoder } from '../../../src/video/ffmpeg-process.ts';
 import { probeVideo } from '../../../src/video/probe.ts';
 import type { RgbImage } from '../../../src/core/image.ts';
-import { machineInfo, machineLine } from '../../bench/machine.ts';
+import { printReport } from '../print.ts';
 import type { EvalArgs } from '../args.ts';
 import { referenceModelsDir } from '../data-dir.ts';
 import { findReferenceModel } from '../reference/index.ts';
@@ -194,14 +194,6 @@ export async function videoLeakCommand(args: EvalArgs, dataDir: string): Promise
     return 3;
   }
   const run = await runVideoLeaks({ dataDir, videos: selected, sampleFps: args.sampleFps, analysisFps: args.analysisFps });
-  process.stdout.write(`${machineLine(machineInfo())}\n`);
-  process.stdout.write(formatVideoLeakTable(run));
-  const json = `${JSON.stringify({ machine: machineInfo(), ...run }, null, 2)}\n`;
-  if (args.jsonFile) {
-    writeFileSync(args.jsonFile, json);
-    process.stdout.write(`\nJSON written to ${args.jsonFile}\n`);
-  } else {
-    process.stdout.write(`\n${json}`);
-  }
+  printReport(formatVideoLeakTable(run), { ...run }, args.jsonFile);
   return 0;
 }
