@@ -188,21 +188,21 @@ export async function findPrivacyRegions(
     const found = await time('privacyTiles', () => detectors.face.detect(image, { threshold: settings.threshold, regions: tiles }));
     faces.push(...toScored(found, 'face:tiles', settings.threshold));
   }
-  for (const model of passes?.models === false ? [] : detectors.extra) {
-    const threshold = settings.modelThreshold > 0 ? settings.modelThreshold : model.defaultThreshold;
-    const found = await time(`privacy:${model.modelId}`, () => model.detect(image, { threshold }));
-    faces.push(...toScored(found, model.modelId, threshold));
-  }
+  // The second-opinion models on `on`, their faces mapped back into the image and named `<model><suffix>`.
+  const secondOpinions = async (on: RgbImage, suffix: string, back: (found: Detection[]) => Detection[]): Promise<void> => {
+    for (const model of detectors.extra) {
+      const threshold = settings.modelThreshold > 0 ? settings.modelThreshold : model.defaultThreshold;
+      const found = await time(`privacy:${model.modelId}${suffix}`, () => model.detect(on, { threshold }));
+      faces.push(...toScored(back(found), `${model.modelId}${suffix}`, threshold));
+    }
+  };
+  if (passes?.models !== false) await secondOpinions(image, '', (found) => found);
   if (settings.flip && passes?.flip !== false) {
     const mirrored = mirrorImage(image);
     const back = (found: readonly Detection[]): Detection[] => found.map((d) => ({ ...d, box: mirrorBox(d.box, image.width) }));
     const found = await time('privacyFlip', () => detectors.face.detect(mirrored, { threshold: settings.threshold }));
     faces.push(...toScored(back(found), 'face:flip', settings.threshold));
-    for (const model of detectors.extra) {
-      const threshold = settings.modelThreshold > 0 ? settings.modelThreshold : model.defaultThreshold;
-      const again = await time(`privacy:${model.modelId}:flip`, () => model.detect(mirrored, { threshold }));
-      faces.push(...toScored(back(again), `${model.modelId}:flip`, threshold));
-    }
+    await secondOpinions(mirrored, ':flip', back);
   }
   const regions: PrivacyRegion[] = weightedBoxFusion(faces).map((f) => ({
     x: f.x,

@@ -2,7 +2,7 @@
  * The checks on a camera's tracking, zones and lines that the schema cannot express, and their mapping to the
  * analysis settings (analysis/object-tracking.ts). Pure.
  */
-import { selfIntersects } from '../counting/geometry.ts';
+import { polygonArea, selfIntersects } from '../counting/geometry.ts';
 import { parseTimeOfDay } from '../counting/reset.ts';
 import { COCO_EN } from '../detect/labels.ts';
 import type { ObjectTrackingSettings } from '../analysis/object-tracking.ts';
@@ -49,12 +49,6 @@ export function countingProblems(camera: CameraConfig, at: string): string[] {
   return problems;
 }
 
-function polygonArea(points: ReadonlyArray<{ x: number; y: number }>): number {
-  let twice = 0;
-  for (let i = 0, j = points.length - 1; i < points.length; j = i++) twice += points[j].x * points[i].y - points[i].x * points[j].y;
-  return Math.abs(twice) / 2;
-}
-
 /** The camera's object tracking settings for its analysis (used only when it runs the objects task). */
 export function objectTrackingSettings(camera: CameraConfig): ObjectTrackingSettings {
   const c = camera.counting;
@@ -64,8 +58,8 @@ export function objectTrackingSettings(camera: CameraConfig): ObjectTrackingSett
     eventUpdateMs: camera.tracking.update_seconds * 1000,
     resetAt: c.reset_time,
     counting: {
-      zones: camera.zones.map((z) => ({ name: z.name, points: z.points, ...(z.labels ? { labels: z.labels } : {}) })),
-      lines: camera.lines.map((l) => ({ name: l.name, a: l.a, b: l.b, in: l.in, ...(l.labels ? { labels: l.labels } : {}) })),
+      zones: camera.zones,
+      lines: camera.lines,
       hysteresis: c.hysteresis,
       rejoinMs: c.rejoin_seconds * 1000,
       rejoinDistance: c.rejoin_distance,

@@ -90,6 +90,13 @@ export function selfIntersects(polygon: readonly Point[]): boolean {
   return false;
 }
 
+/** The area a polygon encloses (the shoelace formula; corners in order around it). */
+export function polygonArea(polygon: readonly Point[]): number {
+  let twice = 0;
+  for (let i = 0, j = polygon.length - 1; i < polygon.length; j = i++) twice += polygon[j].x * polygon[i].y - polygon[i].x * polygon[j].y;
+  return Math.abs(twice) / 2;
+}
+
 function orient(a: Point, b: Point, c: Point): number {
   return Math.sign((b.x - a.x) * (c.y - a.y) - (b.y - a.y) * (c.x - a.x));
 }
