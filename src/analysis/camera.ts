@@ -16,7 +16,7 @@ import { faceBoxes, recogTags, type FaceBox, type RecogTag } from '../raypack/wi
 import { TrackEvents, type TrackEvent } from '../tracking/events.ts';
 import { TrackIds, Tracker, type TrackerOptionsInput, type TrackInfo } from '../tracking/tracker.ts';
 import type { CountsSnapshot } from '../counting/counter.ts';
-import { ObjectTracking, type ObjectTrack, type ObjectTrackingSettings } from './object-tracking.ts';
+import { OBJECT_CANDIDATE_SCORE, ObjectTracking, type ObjectTrack, type ObjectTrackingSettings } from './object-tracking.ts';
 import type { AnalysisStage } from './stage.ts';
 import type { PrivacyMode, PrivacyPasses, PrivacyRegion } from './types.ts';
 
@@ -103,6 +103,13 @@ export class CameraAnalyser {
   private failed = 0;
   private turn = 0;
   private grid: number | undefined;
+  /** Frames until a pass taken in turn runs again (1: every pass every frame). */
+  private revisit = 1;
+  /** The sources of the passes that run on every frame (a region found by any of them needs no hold). */
+  private everyFrame: ReadonlySet<string> = new Set(['face']);
+  /** Time between analysed frames, a moving average of the frames' own times (ms). */
+  private interval: number | undefined;
+  private lastTime: number | undefined;
 
   constructor(options: { stage: AnalysisStage; settings: CameraAnalysisSettings; deliver: (result: AnalysisResult) => void; now?: () => number }) {
     this.stage = options.stage;
@@ -150,6 +157,7 @@ export class CameraAnalyser {
           ...(wantsObjects ? { objects: { threshold: s.thresholds.objects } } : {}),
           ...(wantsFood ? { food: { threshold: s.thresholds.food } } : {}),
         },
+        ...(this.objectTracking ? { objectCandidates: OBJECT_CANDIDATE_SCORE } : {}),
         privacy: s.privacy,
         privacyPasses: await this.nextPasses(frame, wantsObjects || wantsFood),
       },
@@ -161,7 +169,8 @@ export class CameraAnalyser {
     const privacy = [...seen, ...tracked.predicted];
     const tags = (list: readonly Detection[] | undefined): TagResult | undefined =>
       list ? { tags: recogTags(list, -Infinity, s.lang), starttime, endtime } : undefined;
-    const objects = this.objectTracking?.step(analysis.objects ?? [], frame.width, frame.height, frame.time);
+    const candidates = analysis.objectCandidates;
+    const objects = this.objectTracking?.step(candidates?.detections ?? analysis.objects ?? [], frame.width, frame.height, frame.time, candidates?.reportThreshold ?? 0);
     return {
       camera: s.camera,
       frame,
@@ -196,6 +205,8 @@ export class CameraAnalyser {
     if (privacy.flip) others.push('flip');
     const cycle = this.grid + others.length;
     const count = Math.min(this.settings.tilesPerFrame, cycle);
+    this.revisit = count > 0 ? Math.ceil(cycle / count) : 1;
+    this.everyFrame = new Set(personsFree ? ['face', 'person', 'person-head'] : ['face']);
     const picked = Array.from({ length: count }, (_, i) => (this.turn + i) % Math.max(1, cycle));
     this.turn = cycle > 0 ? (this.turn + count) % cycle : 0;
     const tiles = picked.filter((k) => k < this.grid!);
@@ -211,12 +222,29 @@ export class CameraAnalyser {
 
   /** The tracks this frame's regions did not see, at their predicted and grown boxes (capture time, not analysis time), and the track events. */
   private track(seen: readonly PrivacyRegion[], time: number): { predicted: PrivacyRegion[]; events: TrackEvent[] } {
+    const hold = this.holdMs(time);
     const update = this.tracker.update(
-      seen.map((r) => ({ box: r, score: r.score, label: r.kind })),
+      seen.map((r) => ({ box: r, score: r.score, label: r.kind, ...(r.sources.some((x) => this.everyFrame.has(x)) ? {} : { holdMs: hold }) })),
       time,
     );
     const predicted = update.boxes.filter((t) => t.state === 'predicted').map(trackedRegion);
     return { predicted, events: this.events.next(update, time).map((e) => ({ ...e, kind: 'privacy' as const })) };
+  }
+
+  /**
+   * How long a region found only by a pass taken in turn is held: until that pass has run again, and one frame
+   * more for jitter ((revisit + 1) frame intervals, the interval measured on the frames' own times, so dropped and
+   * slow frames count). The tracker's shorter tentative limit would otherwise drop it after 3 frames while its
+   * pass comes round only every `revisit` frames (12 or more on a 720p camera: the tiles, the poses, the second
+   * opinions and the mirrored pass).
+   */
+  private holdMs(time: number): number {
+    if (this.lastTime !== undefined && time > this.lastTime) {
+      const delta = Math.min(time - this.lastTime, 2000);
+      this.interval = this.interval === undefined ? delta : 0.8 * this.interval + 0.2 * delta;
+    }
+    this.lastTime = time;
+    return this.revisit > 1 ? (this.revisit + 1) * (this.interval ?? 200) : 0;
   }
 }
 

@@ -38,9 +38,18 @@ export interface ObjectTrackingStep {
   readonly counts: CountsSnapshot;
 }
 
+/**
+ * The least objects score that continues an object track (ByteTrack's low threshold, 0.1). Why: a person the
+ * objects model scores under the report threshold for a few frames (turned away, half behind a shelf) would end
+ * the track and start another, counted again or never counted. On our counting video (docs/COUNTING.md) NanoDet at
+ * its default 0.35 counted 1 of 6 line crossings with the reported detections alone.
+ */
+export const OBJECT_CANDIDATE_SCORE = 0.1;
+
 export class ObjectTracking {
   private readonly settings: ObjectTrackingSettings;
-  private readonly tracker: Tracker;
+  private readonly ids: TrackIds;
+  private tracker: Tracker | undefined;
   private readonly events: TrackEvents;
   private readonly counter: ZoneCounter;
   private readonly reset: DailyReset;
@@ -49,19 +58,32 @@ export class ObjectTracking {
   constructor(settings: ObjectTrackingSettings, ids: TrackIds) {
     this.settings = settings;
     this.labels = new Set(settings.labels);
-    // The detections come already at the camera's report threshold: every one may start or continue a track.
-    this.tracker = new Tracker({ highScore: 0, lowScore: 0, maxMissedMs: settings.maxMissedMs, tentativeMaxMissedMs: Math.min(600, settings.maxMissedMs) }, ids);
+    this.ids = ids;
     this.events = new TrackEvents({ updateIntervalMs: settings.eventUpdateMs });
     this.counter = new ZoneCounter(settings.counting);
     this.reset = new DailyReset(settings.resetAt);
   }
 
-  /** One analysed frame's reported objects (frame px) at `time` (the frame's epoch ms). */
-  step(objects: readonly Detection[], width: number, height: number, time: number): ObjectTrackingStep {
+  /**
+   * One analysed frame's objects (frame px) at `time` (the frame's epoch ms). `reportThreshold` is the camera's
+   * objects threshold: detections from it up start and continue tracks; those below it (down to
+   * OBJECT_CANDIDATE_SCORE, when the caller passes them) only continue a track where one already is, ByteTrack's
+   * second stage. 0 (default): every detection given may start a track.
+   */
+  step(objects: readonly Detection[], width: number, height: number, time: number, reportThreshold = 0): ObjectTrackingStep {
     if (this.reset.due(time)) this.counter.reset(time);
     const detections = objects
       .filter((d) => this.labels.has(d.label))
       .map((d) => ({ box: { x: d.box[0], y: d.box[1], width: d.box[2], height: d.box[3] }, score: d.score, label: d.label }));
+    this.tracker ??= new Tracker(
+      {
+        highScore: reportThreshold,
+        lowScore: Math.min(OBJECT_CANDIDATE_SCORE, reportThreshold),
+        maxMissedMs: this.settings.maxMissedMs,
+        tentativeMaxMissedMs: Math.min(600, this.settings.maxMissedMs),
+      },
+      this.ids,
+    );
     const update = this.tracker.update(detections, time);
     this.counter.update(update, width, height, time);
     const events = this.events.next(update, time).map((e) => this.decorate(e));

@@ -91,11 +91,15 @@ export class AnalysisStage {
     let objectsFound: Detection[] | undefined;
     let objectResults: Detection[] | undefined;
     let food: Detection[] | undefined;
+    let objectCandidates: Analysis['objectCandidates'];
     if (objects) {
+      const objectsThreshold = report.objects ? (report.objects.threshold ?? objects.defaultThreshold) : Infinity;
+      const candidates = report.objects && request.objectCandidates !== undefined ? Math.min(request.objectCandidates, objectsThreshold) : Infinity;
       const thresholds = [
-        report.objects ? (report.objects.threshold ?? objects.defaultThreshold) : Infinity,
+        objectsThreshold,
         report.food ? (report.food.threshold ?? objects.defaultThreshold) : Infinity,
         wantsPersons ? this.privacy.personThreshold : Infinity,
+        candidates,
       ];
       const t = performance.now();
       const lists = (await detectAt(objects, image, thresholds.map((v) => (Number.isFinite(v) ? v : 1)))).map(toOriginal);
@@ -103,6 +107,7 @@ export class AnalysisStage {
       if (report.objects) objectResults = lists[0];
       if (report.food) food = lists[1].filter((d) => d.classId !== undefined && FOOD_CLASS_IDS.has(d.classId));
       objectsFound = wantsPersons ? lists[2] : undefined;
+      if (Number.isFinite(candidates)) objectCandidates = { detections: lists[3], reportThreshold: objectsThreshold };
     }
 
     let regions: PrivacyRegion[] | undefined;
@@ -123,6 +128,7 @@ export class AnalysisStage {
       ...(faces ? { faces } : {}),
       ...(objectResults ? { objects: objectResults } : {}),
       ...(food ? { food } : {}),
+      ...(objectCandidates ? { objectCandidates } : {}),
       ...(regions ? { privacy: regions } : {}),
       timings,
     };

@@ -38,6 +38,11 @@ export type PrivacyMode = 'faces' | 'body';
 export interface AnalysisRequest {
   /** Detections to report per task, each at its threshold (default: the detector's). Absent task: not reported. */
   readonly report?: Partial<Record<Task, { readonly threshold?: number }>>;
+  /**
+   * Also return the objects detections from this lower score up (`candidates`), from the same inference: a
+   * tracker's second stage (ByteTrack) continues tracks with them but never starts one. Needs `report.objects`.
+   */
+  readonly objectCandidates?: number;
   /** Compute the regions to hide. Off for answers that show no picture (JSON only). */
   readonly privacy?: PrivacyMode | false;
   /**
@@ -59,6 +64,8 @@ export interface Analysis {
   readonly faces?: Detection[];
   readonly objects?: Detection[];
   readonly food?: Detection[];
+  /** When asked (objectCandidates): every objects detection from that score up, and the report threshold that `objects` used. */
+  readonly objectCandidates?: { readonly detections: Detection[]; readonly reportThreshold: number };
   /** What must be hidden; present when the request asked for privacy. */
   readonly privacy?: PrivacyRegion[];
   /** Milliseconds per step (decode, face, privacy passes, objects...). */

@@ -42,6 +42,13 @@ export interface Detection {
   readonly box: Rect;
   readonly score: number;
   readonly label?: string;
+  /**
+   * Found by a pass that looks again only this long after (a camera's privacy tiles and second opinions take turns
+   * over its frames): its track is kept, hidden at its prediction, at least this long after the detection, confirmed
+   * or not. Without it a face only a tile finds would be a tentative track dropped after `tentativeMaxMissedMs`,
+   * visible until its tile came round again, and never confirmed.
+   */
+  readonly holdMs?: number;
 }
 
 export interface CentreFallback {
@@ -174,6 +181,8 @@ interface Track {
   lastSeenMs: number;
   hits: number;
   misses: number;
+  /** The last detection's holdMs (0: none). */
+  holdMs: number;
   score: number;
   bestScore: number;
   info: TrackInfo;
@@ -212,8 +221,7 @@ export class Tracker {
     const ended: EndedTrack[] = [];
     const tracks: Track[] = [];
     for (const track of this.live) {
-      const limit = this.isConfirmed(track) ? o.maxMissedMs : o.tentativeMaxMissedMs;
-      if (now - track.lastSeenMs > limit) {
+      if (now - track.lastSeenMs > this.limitOf(track)) {
         ended.push({ ...track.info, endedMs: now, reason: 'missed' });
         continue;
       }
@@ -273,9 +281,8 @@ export class Tracker {
   predictAt(timeMs: number): TrackInfo[] {
     if (!Number.isFinite(timeMs)) throw new RangeError(`tracker: timeMs must be finite, got ${timeMs}`);
     const now = Math.max(timeMs, this.nowMs);
-    const o = this.options;
     return this.live
-      .filter((t) => now - t.lastSeenMs <= (this.isConfirmed(t) ? o.maxMissedMs : o.tentativeMaxMissedMs))
+      .filter((t) => now - t.lastSeenMs <= this.limitOf(t))
       .map((t) => {
         const kalman = this.lostPrediction(t, now);
         return this.describe({ ...t, kalman, misses: t.misses + 1 }, this.coverBox(kalman), 'predicted', now);
@@ -298,6 +305,11 @@ export class Tracker {
     return track.hits >= this.options.confirmHits;
   }
 
+  /** How long after its last detection a track lives on: its kind's limit, or its detection's hold when longer. */
+  private limitOf(track: Track): number {
+    return Math.max(this.isConfirmed(track) ? this.options.maxMissedMs : this.options.tentativeMaxMissedMs, track.holdMs);
+  }
+
   private iouCost(track: Track, predicted: Rect, detection: Detection, least: number): number {
     if (track.label !== detection.label) return Infinity;
     const overlap = iou(predicted, detection.box);
@@ -318,7 +330,7 @@ export class Tracker {
 
   private start(detection: Detection, now: number): Track {
     const kalman = initiate(toCentre(detection.box), this.options.motion);
-    const state = { id: this.ids.next(), label: detection.label, kalman, stateMs: now, seen: kalman, firstSeenMs: now, lastSeenMs: now, hits: 1, misses: 0, score: detection.score, bestScore: detection.score };
+    const state = { id: this.ids.next(), label: detection.label, kalman, stateMs: now, seen: kalman, firstSeenMs: now, lastSeenMs: now, hits: 1, misses: 0, holdMs: holdOf(detection), score: detection.score, bestScore: detection.score };
     return { ...state, info: this.describe(state, detection.box, 'seen', now) };
   }
 
@@ -328,6 +340,7 @@ export class Tracker {
     track.lastSeenMs = now;
     track.hits += 1;
     track.misses = 0;
+    track.holdMs = holdOf(detection);
     track.score = detection.score;
     track.bestScore = Math.max(track.bestScore, detection.score);
     track.info = this.describe(track, detection.box, 'seen', now);
@@ -411,4 +424,9 @@ export function resolveOptions(input: TrackerOptionsInput = {}): TrackerOptions 
   if (fallback) check(fallback.chi2 > 0 && fallback.maxDistance > 0 && fallback.maxSizeRatio >= 1, 'centreFallback: chi2 > 0, maxDistance > 0, maxSizeRatio >= 1');
   if (problems.length > 0) throw new RangeError(`tracker options: ${problems.join('; ')}`);
   return o;
+}
+
+function holdOf(detection: Detection): number {
+  const hold = detection.holdMs ?? 0;
+  return Number.isFinite(hold) && hold > 0 ? hold : 0;
 }

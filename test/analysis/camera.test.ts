@@ -26,7 +26,7 @@ async function frameOf(file: string, seq: number, time: number): Promise<Analyse
 describe('camera analysis', () => {
   let real: Detector;
   /** What the wrapped detector does on the next call: run, see nothing, throw, or hang. */
-  let fault: 'none' | 'blind' | 'throw' | 'hang' = 'none';
+  let fault: 'none' | 'blind' | 'tiles-only' | 'throw' | 'hang' = 'none';
   const wrapped = (): Detector => ({
     ...real,
     task: real.task,
@@ -37,6 +37,8 @@ describe('camera analysis', () => {
       if (fault === 'throw') throw new Error('injected: the face model failed');
       if (fault === 'hang') return new Promise(() => undefined);
       if (fault === 'blind') return [];
+      // Only the tile passes see: the faces a camera finds only when a tile's turn comes.
+      if (fault === 'tiles-only' && !options?.regions) return [];
       return real.detect(image, options);
     },
     detectAt: undefined,
@@ -99,6 +101,54 @@ describe('camera analysis', () => {
       expect(extra).toEqual([...Array.from({ length: grid }, () => ['privacyTiles']), ['objects'], ['privacyFlip'], ['privacyTiles']]);
     } finally {
       await objects.close();
+    }
+  });
+
+  it('hands the object tracker the weak objects detections too, from the same inference, and reports only those at the threshold', async () => {
+    const objects = await loadDetector('objects');
+    try {
+      const stage = new AnalysisStage({ detectors: async (task) => (task === 'face' ? real : objects), privacy: { ...DEFAULT_PRIVACY, personHeads: false, poseHeads: false, models: [], flip: false, tiles: 0 } });
+      const image = await frameOf(join(SAMPLES, 'sample3.jpg'), 1, 0);
+      const a = await stage.analyse({ image }, { report: { objects: { threshold: 0.35 } }, objectCandidates: 0.1 });
+      const reported = a.objects ?? [];
+      const candidates = a.objectCandidates!;
+      expect(candidates.reportThreshold).toBe(0.35);
+      expect(reported.length).toBeGreaterThan(0);
+      expect(candidates.detections.filter((d) => d.score >= 0.35)).toEqual(reported);
+      expect(candidates.detections.some((d) => d.score < 0.35)).toBe(true);
+      expect(candidates.detections.every((d) => d.score >= 0.1)).toBe(true);
+      // Without the request nothing more is computed or returned.
+      expect((await stage.analyse({ image }, { report: { objects: { threshold: 0.35 } } })).objectCandidates).toBeUndefined();
+    } finally {
+      await objects.close();
+    }
+  });
+
+  it('keeps a face that only a tile finds hidden until that tile comes round again', async () => {
+    const delivered: AnalysisResult[] = [];
+    const detector = wrapped();
+    const privacy = { ...DEFAULT_PRIVACY, threshold: 0.3, tiles: 'auto' as const, models: [], personHeads: false, poseHeads: false, flip: false };
+    const stage = new AnalysisStage({ detectors: async () => detector, privacy });
+    const cam = new CameraAnalyser({ stage, settings: { camera: 'cam', tasks: ['face'], thresholds: {}, lang: 'en', privacy: 'faces', tilesPerFrame: 1 }, deliver: (r) => delivered.push(r) });
+    const photo = join(SAMPLES, 'sample1.jpg');
+    fault = 'none';
+    const truth = await real.detect(await frameOf(photo, 0, 0), { threshold: 0.5 });
+    expect(truth.length).toBe(3);
+    const grid = await stage.privacyGridSize(960, 640);
+    // Each tile's turn comes every `grid` frames (200 ms apart): longer than a tentative track lives (600 ms).
+    expect(grid).toBeGreaterThanOrEqual(5);
+    fault = 'tiles-only';
+    for (let i = 0; i < 3 * grid; i++) await cam.analyse(await frameOf(photo, i + 1, 1000 + 200 * i));
+    fault = 'none';
+    const hiddenShare = (r: AnalysisResult, box: readonly number[]) => {
+      const b = { x: box[0], y: box[1], width: box[2], height: box[3] };
+      return Math.max(0, ...hiddenAreas(r.privacy, r.frame.width, r.frame.height).map((h) => intersection(h, b) / area(b)));
+    };
+    for (const [n, f] of truth.entries()) {
+      const first = delivered.findIndex((r) => hiddenShare(r, f.box) > 0.95);
+      expect(first, `face ${n} found by some tile`).toBeGreaterThanOrEqual(0);
+      const shown = delivered.slice(first).filter((r) => hiddenShare(r, f.box) <= 0.95).map((r) => r.frame.seq);
+      expect(shown, `face ${n}: frames where it shows after its tile found it`).toEqual([]);
     }
   });
 

@@ -41,11 +41,11 @@ function tracking(counting: Partial<CountingSettings> = {}, extra: Partial<Objec
 }
 
 /** Runs frames at 5 fps from `start`: each frame's detections from `at(frameIndex)`. */
-function run(t: ObjectTracking, frames: number, at: (i: number) => Detection[], start = T0): { last: ObjectTrackingStep; events: TrackEvent[]; end: number } {
+function run(t: ObjectTracking, frames: number, at: (i: number) => Detection[], start = T0, reportThreshold = 0): { last: ObjectTrackingStep; events: TrackEvent[]; end: number } {
   let last: ObjectTrackingStep | undefined;
   const events: TrackEvent[] = [];
   for (let i = 0; i < frames; i++) {
-    last = t.step(at(i), W, H, start + i * 200);
+    last = t.step(at(i), W, H, start + i * 200, reportThreshold);
     events.push(...last.events);
   }
   return { last: last!, events, end: start + frames * 200 };
@@ -189,6 +189,45 @@ describe('zones', () => {
     );
     const r = run(bottom, 10, (i) => [person(0.6, i < 3 ? 1 : 1 - 15 / H)]);
     expect(zone(r.last)).toMatchObject({ entered: 1, occupancy: 1 });
+  });
+});
+
+describe('weak detections (ByteTrack second stage)', () => {
+  // A person walks to x = 0.75 and stands there 6 s; for 2 s of it the objects model scores them 0.2 (turned away),
+  // under the camera's report threshold of 0.35, as NanoDet does people seen from behind.
+  const score = (i: number) => (i >= 15 && i < 25 ? 0.2 : 0.8);
+  const x = (i: number) => Math.min(0.75, 0.3 + i * 0.045);
+  const frames = 40;
+
+  it('continues a track through detections under the report threshold: one id, one entry, no exit until they leave', () => {
+    const t = tracking();
+    const events: TrackEvent[] = [];
+    let last: ObjectTrackingStep | undefined;
+    for (let i = 0; i < frames; i++) {
+      last = t.step([person(x(i), 0.8, score(i))], W, H, T0 + i * 200, 0.35);
+      events.push(...last.events);
+    }
+    expect(new Set(events.map((e) => e.id)).size).toBe(1);
+    expect(events.filter((e) => e.type === 'end')).toHaveLength(0);
+    expect(zone(last!)).toMatchObject({ entered: 1, exited: 0, occupancy: 1 });
+  });
+
+  it('breaks the same track when only the detections at the threshold are given (what the camera did before)', () => {
+    const t = tracking();
+    const events: TrackEvent[] = [];
+    for (let i = 0; i < frames; i++) {
+      const s = t.step([person(x(i), 0.8, score(i))].filter((d) => d.score >= 0.35), W, H, T0 + i * 200, 0.35);
+      events.push(...s.events);
+    }
+    expect(new Set(events.map((e) => e.id)).size).toBe(2);
+  });
+
+  it('never starts a track from weak detections alone', () => {
+    const t = tracking();
+    const s = run(t, 20, (i) => [person(0.2 + i * 0.03, 0.8, 0.2)], T0, 0.35);
+    expect(s.events).toHaveLength(0);
+    expect(s.last.tracks).toHaveLength(0);
+    expect(line(s.last)).toMatchObject({ in: 0, out: 0 });
   });
 });
 

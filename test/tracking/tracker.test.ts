@@ -132,6 +132,22 @@ describe('Tracker: privacy', () => {
     expect(tracker.tracks()).toEqual([]);
   });
 
+  it('keeps a track whose detection came with a hold (a pass taken in turn) until the hold is over, tentative or not', () => {
+    const tracker = new Tracker({ maxMissedMs: 1000 });
+    // Track 1: found once by a tile that runs again only 2.6 s later; track 2: the same without the hold.
+    tracker.update([{ ...face(at(100, 100, 40)), holdMs: 2600 }, face(at(400, 100, 40))], 0);
+    const alive = (ms: number) => tracker.update([], ms).boxes.map((b) => b.id);
+    expect(alive(600)).toEqual([1, 2]);
+    expect(alive(800)).toEqual([1]);
+    expect(alive(2600)).toEqual([1]);
+    expect(alive(2800)).toEqual([]);
+    // A later detection without a hold (the whole-image pass saw it) gives the track its normal limit back.
+    tracker.update([{ ...face(at(700, 100, 40)), holdMs: 2600 }], 3000);
+    tracker.update([face(at(700, 100, 40))], 3200);
+    expect(alive(4200)).toEqual([3]);
+    expect(alive(4400)).toEqual([]);
+  });
+
   it('predicts by elapsed time when frames arrive irregularly (dropped frames)', () => {
     const speed = 100;
     const truthAt = (ms: number) => at(100 + (speed * ms) / 1000, 200, 50);
