@@ -140,6 +140,12 @@ describe('snapshot measures', () => {
     const seen = measureSnapshot(frame, size, plan, photos);
     expect(seen?.frame).toBe(5);
     expect(seen?.faces.map((f) => Math.round(f.coverage * 100))).toEqual([100, 0]);
+    // The filled face and the filled band are no false fill; a 64x64 block far from every face is.
+    expect(seen?.falseFill).toBe(0);
+    for (let y = 450 + 48; y < 514 + 48; y++) for (let x = 600; x < 664; x++) frame.data.set([255, 0, 255], (y * W + x) * 3);
+    const far = (t: { box: readonly number[] }) => t.box[0] + t.box[2] < 500 || t.box[0] > 764 || t.box[1] + t.box[3] < 350 || t.box[1] > 614;
+    expect(frameTruth(plan, photos, 5).every(far)).toBe(true);
+    expect(measureSnapshot(frame, size, plan, photos)?.falseFill).toBeCloseTo((64 * 64) / (1280 * 672), 6);
     expect(measureSnapshot(framed(52), size, plan, photos)).toBeUndefined();
   });
 });

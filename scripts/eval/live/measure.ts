@@ -1,10 +1,12 @@
 /**
- * One snapshot measured (pure): the clip frame it shows (band.ts), the faces of that frame (pan.ts) and the share
- * of each face's box the snapshot fills with the known colour.
+ * One snapshot measured (pure): the clip frame it shows (band.ts), the faces of that frame (pan.ts), the share
+ * of each face's box the snapshot fills with the known colour, and the false fill (filled picture pixels outside
+ * every face grown by the render margin, as the still eval counts it: scripts/eval/privacy.ts falseFill).
  */
 import type { RgbImage } from '../../../src/core/image.ts';
 import { readFrameNumber, type FrameLayout } from './clip.ts';
 import { frameTruth, type ClipPlan, type PhotoSpec } from './pan.ts';
+import { falseFill } from '../privacy.ts';
 import type { ObservedFrame } from './runs.ts';
 
 /** The fill colour of the live eval's snapshots: magenta, rare in photos and far from skin. */
@@ -43,5 +45,19 @@ export function measureSnapshot(image: RgbImage, layout: FrameLayout, plan: Clip
     size: f.size,
     coverage: filledShare(image, [f.box[0], f.box[1] + layout.pictureTop, f.box[2], f.box[3]]),
   }));
-  return { frame, faces };
+  return { frame, faces, falseFill: pictureFalseFill(image, layout, frameTruth(plan, photos, frame).map((f) => f.box)) };
+}
+
+/** False fill of the picture (the bands left out): faces in picture pixels. */
+function pictureFalseFill(image: RgbImage, layout: FrameLayout, faces: ReadonlyArray<readonly [number, number, number, number]>): number {
+  const width = image.width;
+  const height = layout.bands[1].top - layout.pictureTop;
+  const mask = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = ((y + layout.pictureTop) * width + x) * 3;
+      if (isFill(image.data[i], image.data[i + 1], image.data[i + 2])) mask[y * width + x] = 1;
+    }
+  }
+  return falseFill(mask, width, height, faces.map(([x, y, w, h]) => ({ x, y, width: w, height: h })));
 }

@@ -32,6 +32,7 @@ export function formatLiveTable(r: LiveRunResult): string {
   lines.push(
     `faces: ${m.faces} (${m.faces40} of ${RUN_SIZE} px or more); of those, visible for more than ${MAX_RUN} consecutive analysed frames: ${m.faces40OverMaxRun} (more than ${MAX_RUN} snapshots in a row: ${m.faces40OverMaxRunSnapshots})`,
   );
+  lines.push(`false fill: ${pct(m.falseFill)} of the picture (mean over the analysed frames measured; filled pixels outside every labelled face grown by the render margin)`);
   if (m.worstRuns.length > 0) {
     lines.push(`longest visible runs of faces of ${RUN_SIZE} px or more (analysed frames in a row, snapshots in a row; clip frames):`);
     for (const w of m.worstRuns) {

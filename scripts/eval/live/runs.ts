@@ -26,6 +26,8 @@ export interface ObservedFrame {
   /** The camera's frame sequence number (x-raypack-frame): consecutive analysed frames differ by 1. */
   readonly seq?: number;
   readonly faces: readonly ObservedFace[];
+  /** Filled picture pixels outside every face grown by the render margin, share of the picture (measure.ts). */
+  readonly falseFill?: number;
 }
 
 export interface FaceRun {
@@ -64,6 +66,8 @@ export interface LiveMetrics {
   readonly faces40OverMaxRunSnapshots: number;
   /** The worst runs of faces of RUN_SIZE px or more, longest first. */
   readonly worstRuns: readonly FaceRun[];
+  /** Mean false fill over the distinct analysed frames measured (NaN when none was). */
+  readonly falseFill: number;
 }
 
 /**
@@ -149,6 +153,11 @@ export function liveMetrics(observed: readonly ObservedFrame[], worst = 10): Liv
     faces40: big.length,
     faces40OverMaxRun: big.filter((r) => r.longestRunAnalysed > MAX_RUN).length,
     faces40OverMaxRunSnapshots: big.filter((r) => r.longestRun > MAX_RUN).length,
+    falseFill: mean(frames.flatMap((f) => (f.falseFill === undefined ? [] : [f.falseFill]))),
     worstRuns: [...big].sort((a, b) => b.longestRunAnalysed - a.longestRunAnalysed || b.size - a.size).slice(0, worst).filter((r) => r.longestRunAnalysed > 0),
   };
+}
+
+function mean(values: readonly number[]): number {
+  return values.length > 0 ? values.reduce((a, b) => a + b, 0) / values.length : Number.NaN;
 }
