@@ -14,6 +14,8 @@ import type { FastifyInstance } from 'fastify';
 import { Camera } from './camera/camera.ts';
 import { CameraAnalyser, type AnalysedFrame } from './analysis/camera.ts';
 import { objectTrackingSettings } from './config/counting.ts';
+import { countsPath, CountsStore, readSavedCounts } from './counting/persist.ts';
+import type { SavedCounts } from './counting/counter.ts';
 import { AnalysisStage } from './analysis/stage.ts';
 import type { PrivacySettings } from './analysis/privacy.ts';
 import { loadPoseDetector, type PoseDetector } from './detect/pose.ts';
@@ -31,7 +33,7 @@ import type { Detector, Task } from './detect/types.ts';
 import { buildServer } from './http/server.ts';
 import { listenHttp, localUrl, reachableUrls } from './http/listen.ts';
 import { camerasPlugin, type HealthReport } from './http/cameras.ts';
-import { logger, redactUrl, setLogLevel } from './log.ts';
+import { logger, redactUrl, setLogLevel, type Logger } from './log.ts';
 import { startLocalBroker, type EmbeddedBroker } from './mqtt/broker.ts';
 import { MqttPublisher } from './mqtt/client.ts';
 import { Topics } from './mqtt/topics.ts';
@@ -465,6 +467,7 @@ export class Daemon {
     const { width, height, privacy_masks: polygons } = cameraConfig;
     const mask = polygons.length > 0 ? rasterisePolygons(polygons, width, height) : undefined;
     if (mask) cameraLog.info('privacy masks active', { polygons: polygons.length, pixels: mask.pixels });
+    const counting = this.savedCounting(cameraConfig, cameraLog);
     const camera = new Camera({
       config: cameraConfig,
       source,
@@ -479,6 +482,7 @@ export class Daemon {
         license: c.license,
       },
       log: cameraLog,
+      ...(counting ? { countsStore: new CountsStore(counting.path) } : {}),
     });
     const analyser = new CameraAnalyser({
       stage: this.stage,
@@ -491,7 +495,7 @@ export class Daemon {
         mask,
         tilesPerFrame: c.privacy.tiles_per_frame,
         tracker: { maxMissedMs: c.privacy.max_missed_seconds * 1000 },
-        objectTracking: objectTrackingSettings(cameraConfig),
+        objectTracking: { ...objectTrackingSettings(cameraConfig), ...(counting?.restored ? { restored: counting.restored } : {}) },
       },
       deliver: (result) => camera.accept(result),
     });
@@ -503,8 +507,25 @@ export class Daemon {
     cameraLog.info('camera started', { url: displayUrl(url), fps: cameraConfig.fps, size: `${cameraConfig.width}x${cameraConfig.height}`, tasks: cameraConfig.tasks });
   }
 
+  /** Where generated files go: state_dir, else systemd's $STATE_DIRECTORY, else a temp directory. */
+  private stateDir(): string {
+    return this.config.state_dir || process.env.STATE_DIRECTORY?.split(':')[0] || join(tmpdir(), 'raypack-edge');
+  }
+
+  /** A counting camera's counts file, and the counts of today it restores (counting/persist.ts). */
+  private savedCounting(camera: CameraConfig, cameraLog: Logger): { path: string; restored?: SavedCounts } | undefined {
+    if (!camera.tasks.includes('objects') || camera.zones.length + camera.lines.length === 0) return undefined;
+    const path = countsPath(this.stateDir(), camera.id);
+    const read = readSavedCounts(path, Date.now(), camera.counting.reset_time);
+    if (read.state === 'bad') cameraLog.warn('saved counts unreadable: counting starts at 0', { path, reason: read.reason, movedTo: read.movedTo });
+    if (read.state === 'stale') cameraLog.info('saved counts are of an earlier day: counting starts at 0', { path });
+    if (read.state !== 'restored') return { path };
+    cameraLog.info('counts restored', { path, since: new Date(read.counts.since).toISOString() });
+    return { path, restored: read.counts };
+  }
+
   private async demoVideo(): Promise<string> {
-    const dir = this.config.state_dir || process.env.STATE_DIRECTORY?.split(':')[0] || join(tmpdir(), 'raypack-edge');
+    const dir = this.stateDir();
     mkdirSync(dir, { recursive: true });
     const started = Date.now();
     const path = await ensureDemoVideo(dir, this.config.ffmpeg_path);

@@ -5,7 +5,7 @@
  * the zones each is in and its dwell), and the zone and line counts (counting/counter.ts), reset once a day.
  * Pure: the frames' times drive everything (tests run it on fake time).
  */
-import { ZoneCounter, type CountingSettings, type CountsSnapshot } from '../counting/counter.ts';
+import { ZoneCounter, type CountingSettings, type CountsSnapshot, type SavedCounts } from '../counting/counter.ts';
 import { DailyReset } from '../counting/reset.ts';
 import type { Detection } from '../detect/types.ts';
 import { TrackEvents, type TrackEvent } from '../tracking/events.ts';
@@ -21,6 +21,8 @@ export interface ObjectTrackingSettings {
   readonly counting: CountingSettings;
   /** Local time of day the counts reset ("HH:MM"). */
   readonly resetAt: string;
+  /** Counts saved before a restart, of the current counting day (counting/persist.ts): counting carries on from them. */
+  readonly restored?: SavedCounts;
 }
 
 /** An object track in a frame, for renderers (the dashboard) and the API: where it is and what it is. */
@@ -61,6 +63,7 @@ export class ObjectTracking {
     this.ids = ids;
     this.events = new TrackEvents({ updateIntervalMs: settings.eventUpdateMs });
     this.counter = new ZoneCounter(settings.counting);
+    if (settings.restored) this.counter.restore(settings.restored);
     this.reset = new DailyReset(settings.resetAt);
   }
 

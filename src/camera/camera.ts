@@ -12,6 +12,7 @@ import type { SchedulerStats } from '../pipeline/scheduler.ts';
 import { PublishGate } from '../tracking/change.ts';
 import { containerMessage, faceMessage } from './messages.ts';
 import { countingStatus, CountsPublisher, type CountingStatus } from './counts.ts';
+import type { CountsStore } from '../counting/persist.ts';
 import type { TrackEvent } from '../tracking/events.ts';
 import { EventSnapshots } from './event-snapshots.ts';
 import { SnapshotCache } from './snapshot.ts';
@@ -28,6 +29,8 @@ export interface CameraDeps {
   readonly topics: Topics;
   readonly publish: { minIou: number; minIntervalMs: number; heartbeatMs: number; license: string };
   readonly log: Logger;
+  /** Keeps the zone and line counts across restarts (counting/persist.ts); absent: not kept. */
+  readonly countsStore?: CountsStore;
 }
 
 export interface CameraStatus extends CameraStatusPayload {
@@ -60,6 +63,7 @@ export class Camera {
   private statusTimer: NodeJS.Timeout | undefined;
   private readonly counts: CountsPublisher;
   private unsubscribe: Array<() => void> = [];
+  private saveError: string | undefined;
 
   constructor(deps: CameraDeps) {
     this.deps = deps;
@@ -69,6 +73,18 @@ export class Camera {
     const gate = (): PublishGate => new PublishGate(deps.publish);
     this.gates = { face: gate(), objects: gate(), food: gate() };
     this.counts = new CountsPublisher(this.id, deps.topics);
+  }
+
+  /** A failed save is logged once per failure kind and never stops the camera (counting goes on in memory). */
+  private saveCounts(save: () => void): void {
+    try {
+      save();
+      this.saveError = undefined;
+    } catch (error) {
+      const message = (error as Error).message;
+      if (message !== this.saveError) this.deps.log.warn('cannot save the counts (they go on in memory)', { error: message });
+      this.saveError = message;
+    }
   }
 
   start(): void {
@@ -85,6 +101,7 @@ export class Camera {
     this.unsubscribe.forEach((u) => u());
     this.unsubscribe = [];
     await this.deps.source.stop();
+    this.saveCounts(() => this.deps.countsStore?.flush());
     this.publishStatus();
   }
 
@@ -98,6 +115,7 @@ export class Camera {
     result.frame.ref?.retain();
     this.latest?.frame.ref?.release();
     this.latest = result;
+    this.saveCounts(() => this.deps.countsStore?.offer(result.counts, Date.now()));
     const { publisher, topics, config } = this.deps;
     if (publisher) {
       if (config.tasks.includes('face')) {

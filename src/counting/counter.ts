@@ -61,6 +61,13 @@ export interface CountingSettings {
 
 export const DEFAULT_COUNTING = { hysteresis: 0.1, rejoinMs: 3000, rejoinDistance: 1, minTrackMs: 1000 } as const;
 
+/** The totals a restart must not lose, by zone and line name (counting/persist.ts writes and reads them). */
+export interface SavedCounts {
+  readonly since: number;
+  readonly zones: Readonly<Record<string, { readonly entered: number; readonly exited: number; readonly dwellMs: number }>>;
+  readonly lines: Readonly<Record<string, { readonly in: number; readonly out: number }>>;
+}
+
 export interface ZoneCount {
   readonly name: string;
   /** Tracks in the zone now. */
@@ -69,6 +76,8 @@ export interface ZoneCount {
   readonly exited: number;
   /** Mean stay of the exits counted since the reset, seconds (absent before the first). */
   readonly meanDwellSeconds?: number;
+  /** Total stay of those exits, ms (what the mean is made of; kept across restarts). */
+  readonly dwellMs: number;
   /** Ids of the tracks in the zone now. */
   readonly tracks: readonly number[];
 }
@@ -201,6 +210,24 @@ export class ZoneCounter {
     this.revision += 1;
   }
 
+  /**
+   * Carries on from counts saved before a restart (counting/persist.ts): each zone's and line's totals by name
+   * (zones and lines no longer configured are dropped, new ones start at 0) and their `since`. Occupancy is not
+   * restored: who is in a zone now is for the tracks to tell.
+   */
+  restore(saved: SavedCounts): void {
+    for (const z of this.zones) {
+      const c = saved.zones[z.spec.name];
+      if (c) Object.assign(z, { entered: c.entered, exited: c.exited, dwellMs: c.dwellMs });
+    }
+    for (const l of this.lines) {
+      const c = saved.lines[l.spec.name];
+      if (c) Object.assign(l, { in: c.in, out: c.out });
+    }
+    this.since = saved.since;
+    this.revision += 1;
+  }
+
   snapshot(): CountsSnapshot {
     const live = [...this.followed.values()].filter((f) => f.pending === undefined);
     return {
@@ -213,6 +240,7 @@ export class ZoneCounter {
           occupancy: tracks.length,
           entered: z.entered,
           exited: z.exited,
+          dwellMs: z.dwellMs,
           ...(z.exited > 0 ? { meanDwellSeconds: Math.round(z.dwellMs / z.exited / 100) / 10 } : {}),
           tracks,
         };

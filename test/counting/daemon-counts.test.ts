@@ -2,9 +2,12 @@
  * Zone and line counts on the running daemon: a camera reading real footage (one-by-one-person-detection.mp4 from
  * 14 s, at its own pace, so a person stands at the table and walks out past the exit line 5 s in), the objects task
  * with CenterNet, the embedded broker and HTTP. The counts come out where a user reads them: retained MQTT messages
- * on zones/<zone> and lines/<line>, object track events with their zones, /cameras and /metrics.
+ * on zones/<zone> and lines/<line>, object track events with their zones, /cameras and /metrics; after a restart
+ * the day's counts carry on from the state directory (counting/persist.ts), and a broken counts file loses nothing
+ * else.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,31 +24,32 @@ const VIDEO = join(import.meta.dirname, '../../../shared/data/video/one-by-one-p
 const LINE = { name: 'exit', a: [0.75, 1], b: [0.75, 0], in: 'left_to_right' };
 const ZONE = { name: 'table', points: [[0.3, 0.7], [0.72, 0.7], [0.72, 1], [0.3, 1]] };
 
+/** The shop camera: the footage from `from` s at its own pace, CenterNet at 0.15, one zone and one line. */
+function shopCamera(from: number): Record<string, unknown> {
+  return {
+    id: 'shop',
+    url: VIDEO,
+    realtime: true,
+    input_args: ['-ss', String(from)],
+    fps: 5,
+    width: 768,
+    height: 432,
+    tasks: ['objects'],
+    thresholds: { objects: 0.15 },
+    zones: [ZONE],
+    lines: [LINE],
+  };
+}
+
 describe.skipIf(!existsSync(VIDEO))('counts on the running daemon', () => {
   let d: DemoDaemon;
+  const state = mkdtempSync(join(tmpdir(), 'raypack-counts-state-'));
   let subscriber: mqtt.MqttClient;
   const messages: Array<{ topic: string; body: Record<string, unknown>; retain: boolean }> = [];
 
   beforeAll(async () => {
     d = await startDemoDaemon(
-      {
-        models: { objects: { model: 'centernet' } },
-        cameras: [
-          {
-            id: 'shop',
-            url: VIDEO,
-            realtime: true,
-            input_args: ['-ss', '14'],
-            fps: 5,
-            width: 768,
-            height: 432,
-            tasks: ['objects'],
-            thresholds: { objects: 0.15 },
-            zones: [ZONE],
-            lines: [LINE],
-          },
-        ],
-      },
+      { models: { objects: { model: 'centernet' } }, state_dir: state, cameras: [shopCamera(14)] },
       { demo: false },
     );
     subscriber = await mqtt.connectAsync(d.endpoints.mqttUrl);
@@ -56,6 +60,7 @@ describe.skipIf(!existsSync(VIDEO))('counts on the running daemon', () => {
   afterAll(async () => {
     await subscriber?.endAsync(true);
     await d?.daemon.stop();
+    rmSync(state, { recursive: true, force: true });
   });
 
   it('publishes the crossing and the zone visit as retained counters, and the track events with their zones', async () => {
@@ -118,4 +123,30 @@ describe.skipIf(!existsSync(VIDEO))('counts on the running daemon', () => {
     const rendered = Object.fromEntries(renderTemplates(jobs).map((value, i) => [jobs[i].key, value]));
     expect(rendered).toEqual({ shop_zone_table_occupancy: '0', shop_zone_table_entered: '1', shop_zone_table_exited: '1', shop_line_exit_in: '1', shop_line_exit_out: '0' });
   }, 30_000);
+
+  it('carries the day\'s counts on after a restart, from the state directory; a broken counts file is moved aside', async () => {
+    // The subscriber goes first: a client whose broker stops under it retries and reports errors of its own.
+    await subscriber.endAsync(true);
+    await d.daemon.stop();
+    const file = join(state, 'counts', 'shop.json');
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as { version: number; since: number; zones: Record<string, unknown>; lines: Record<string, unknown> };
+    expect(saved).toMatchObject({ version: 1, zones: { table: { entered: 1, exited: 1 } }, lines: { exit: { in: 1, out: 0 } } });
+    // The footage from its start: nobody crosses the line in its first 19 s, so what /cameras shows is what was saved.
+    const cameras = async (x: DemoDaemon) => ((await (await fetch(`${x.http}/cameras`)).json()) as { cameras: Array<{ camera: string; counting: { since?: number; zones: Array<Record<string, unknown>>; lines: Array<{ counts: Record<string, number> }> } }> }).cameras.find((c) => c.camera === 'shop')!.counting;
+    d = await startDemoDaemon({ models: { objects: { model: 'centernet' } }, state_dir: state, cameras: [shopCamera(0)] }, { demo: false });
+    await waitFor(() => d.daemon.camera('shop')?.latestResult() !== undefined, 30_000, 'a frame analysed after the restart');
+    const restored = await cameras(d);
+    expect(restored.since).toBe(saved.since);
+    expect(restored.zones[0]).toMatchObject({ name: 'table', entered: 1, exited: 1 });
+    expect(restored.lines[0].counts).toEqual({ in: 1, out: 0 });
+    await d.daemon.stop();
+
+    writeFileSync(file, '{"version": 1, "since": "yesterday"');
+    d = await startDemoDaemon({ models: { objects: { model: 'centernet' } }, state_dir: state, cameras: [shopCamera(0)] }, { demo: false });
+    await waitFor(() => d.daemon.camera('shop')?.latestResult() !== undefined, 30_000, 'a frame analysed after the second restart');
+    const fresh = await cameras(d);
+    expect(fresh.zones[0]).toMatchObject({ entered: 0, exited: 0 });
+    expect(fresh.lines[0].counts).toEqual({ in: 0, out: 0 });
+    expect(readFileSync(`${file}.bad`, 'utf8')).toBe('{"version": 1, "since": "yesterday"');
+  }, 90_000);
 });

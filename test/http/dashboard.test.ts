@@ -59,11 +59,15 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium (demo cam
   let profile: string;
   let verifier: Detector;
   const consoleErrors: string[] = [];
+  let state: string | undefined;
   const shots = process.env.RAYPACK_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), 'raypack-dashboard-'));
 
   beforeAll(async () => {
     mkdirSync(shots, { recursive: true });
-    d = await startDemoDaemon(existsSync(SHOP_VIDEO) ? { cameras: [SHOP] } : {});
+    // A state directory of its own: the shop camera's counts are saved there (counting/persist.ts), and another
+    // test file's camera 'shop' must not restore them.
+    state = mkdtempSync(join(tmpdir(), 'raypack-dashboard-state-'));
+    d = await startDemoDaemon(existsSync(SHOP_VIDEO) ? { cameras: [SHOP], state_dir: state } : { state_dir: state });
     profile = mkdtempSync(join(tmpdir(), 'raypack-chromium-'));
     context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1280, height: 900 } });
     page = context.pages()[0] ?? (await context.newPage());
@@ -79,6 +83,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium (demo cam
     await context?.close();
     if (profile) rmSync(profile, { recursive: true, force: true });
     await d?.daemon.stop();
+    if (state) rmSync(state, { recursive: true, force: true });
     await verifier?.close();
   });
 
