@@ -188,7 +188,7 @@ export const CONFIG_SCHEMA = {
     state_dir: {
       type: 'string',
       default: '',
-      description: 'Writable directory for generated files (the demo video). Empty: $STATE_DIRECTORY (systemd) or a temp directory.',
+      description: 'Writable directory for generated files (the demo video) and the zone and line counts kept across restarts (counts/<camera>.json). Empty: $STATE_DIRECTORY (systemd) or a temp directory.',
     },
     log_level: { type: 'string', enum: ['debug', 'info', 'warn', 'error'], default: 'info', description: 'Minimum log level.' },
     demo: {
