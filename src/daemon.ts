@@ -14,7 +14,7 @@ import type { FastifyInstance } from 'fastify';
 import { Camera } from './camera/camera.ts';
 import { CameraAnalyser, type AnalysedFrame } from './analysis/camera.ts';
 import { objectTrackingSettings } from './config/counting.ts';
-import { countsPath, CountsStore, readSavedCounts } from './counting/persist.ts';
+import { countsPath, CountsStore, readSavedCounts, retiredCounters } from './counting/persist.ts';
 import type { SavedCounts } from './counting/counter.ts';
 import { AnalysisStage } from './analysis/stage.ts';
 import type { PrivacySettings } from './analysis/privacy.ts';
@@ -482,7 +482,8 @@ export class Daemon {
         license: c.license,
       },
       log: cameraLog,
-      ...(counting ? { countsStore: new CountsStore(counting.path) } : {}),
+      ...(counting.path ? { countsStore: new CountsStore(counting.path) } : {}),
+      ...(counting.retired ? { retiredCounters: counting.retired } : {}),
     });
     const analyser = new CameraAnalyser({
       stage: this.stage,
@@ -495,7 +496,7 @@ export class Daemon {
         mask,
         tilesPerFrame: c.privacy.tiles_per_frame,
         tracker: { maxMissedMs: c.privacy.max_missed_seconds * 1000 },
-        objectTracking: { ...objectTrackingSettings(cameraConfig), ...(counting?.restored ? { restored: counting.restored } : {}) },
+        objectTracking: { ...objectTrackingSettings(cameraConfig), ...(counting.restored ? { restored: counting.restored } : {}) },
       },
       deliver: (result) => camera.accept(result),
     });
@@ -513,15 +514,21 @@ export class Daemon {
   }
 
   /** A counting camera's counts file, and the counts of today it restores (counting/persist.ts). */
-  private savedCounting(camera: CameraConfig, cameraLog: Logger): { path: string; restored?: SavedCounts } | undefined {
-    if (!camera.tasks.includes('objects') || camera.zones.length + camera.lines.length === 0) return undefined;
+  private savedCounting(camera: CameraConfig, cameraLog: Logger): { path?: string; restored?: SavedCounts; retired?: { zones: string[]; lines: string[] } } {
     const path = countsPath(this.stateDir(), camera.id);
+    const counts = camera.tasks.includes('objects') && camera.zones.length + camera.lines.length > 0;
     const read = readSavedCounts(path, Date.now(), camera.counting.reset_time);
     if (read.state === 'bad') cameraLog.warn('saved counts unreadable: counting starts at 0', { path, reason: read.reason, movedTo: read.movedTo });
-    if (read.state === 'stale') cameraLog.info('saved counts are of an earlier day: counting starts at 0', { path });
-    if (read.state !== 'restored') return { path };
+    if (read.state === 'none' || read.state === 'bad') return counts ? { path } : {};
+    // Counters of zones and lines the camera no longer has are cleared on the broker, whatever their day.
+    const retired = retiredCounters(read.counts, counts ? camera.zones.map((z) => z.name) : [], counts ? camera.lines.map((l) => l.name) : []);
+    if (!counts) return { retired };
+    if (read.state === 'stale') {
+      cameraLog.info('saved counts are of an earlier day: counting starts at 0', { path });
+      return { path, retired };
+    }
     cameraLog.info('counts restored', { path, since: new Date(read.counts.since).toISOString() });
-    return { path, restored: read.counts };
+    return { path, restored: read.counts, retired };
   }
 
   private async demoVideo(): Promise<string> {

@@ -31,6 +31,8 @@ export interface CameraDeps {
   readonly log: Logger;
   /** Keeps the zone and line counts across restarts (counting/persist.ts); absent: not kept. */
   readonly countsStore?: CountsStore;
+  /** Zones and lines of an earlier run the camera no longer has: their retained counters are cleared at start. */
+  readonly retiredCounters?: { readonly zones: readonly string[]; readonly lines: readonly string[] };
 }
 
 export interface CameraStatus extends CameraStatusPayload {
@@ -75,6 +77,15 @@ export class Camera {
     this.counts = new CountsPublisher(this.id, deps.topics);
   }
 
+  /** An empty retained message removes a retained counter from the broker (MQTT 3.1.1, 3.3.1.3). */
+  private clearRetiredCounters(): void {
+    const { publisher, topics, retiredCounters: retired, log } = this.deps;
+    if (!publisher || !retired || retired.zones.length + retired.lines.length === 0) return;
+    for (const zone of retired.zones) publisher.publish(topics.zone(this.id, zone), '', { retain: true });
+    for (const line of retired.lines) publisher.publish(topics.line(this.id, line), '', { retain: true });
+    log.info('cleared the retained counters of zones and lines no longer configured', { zones: retired.zones, lines: retired.lines });
+  }
+
   /** A failed save is logged once per failure kind and never stops the camera (counting goes on in memory). */
   private saveCounts(save: () => void): void {
     try {
@@ -91,6 +102,7 @@ export class Camera {
     const { source } = this.deps;
     this.unsubscribe.push(source.onState((state) => this.onState(state)));
     source.start();
+    this.clearRetiredCounters();
     this.statusTimer = setInterval(() => this.publishStatus(), this.deps.publish.heartbeatMs);
     this.statusTimer.unref();
     this.publishStatus();

@@ -27,7 +27,18 @@ export function savedFrom(counts: CountsSnapshot): SavedCounts {
   };
 }
 
-export type SavedRead = { readonly state: 'restored'; readonly counts: SavedCounts } | { readonly state: 'none' | 'stale' } | { readonly state: 'bad'; readonly reason: string; readonly movedTo: string };
+export type SavedRead =
+  | { readonly state: 'restored' | 'stale'; readonly counts: SavedCounts }
+  | { readonly state: 'none' }
+  | { readonly state: 'bad'; readonly reason: string; readonly movedTo: string };
+
+/**
+ * The zones and lines a saved file counted that the camera no longer has (removed or renamed): their retained
+ * counters stay on an external broker, and in Home Assistant, until cleared.
+ */
+export function retiredCounters(saved: SavedCounts, zones: readonly string[], lines: readonly string[]): { zones: string[]; lines: string[] } {
+  return { zones: Object.keys(saved.zones).filter((z) => !zones.includes(z)), lines: Object.keys(saved.lines).filter((l) => !lines.includes(l)) };
+}
 
 /**
  * The counts saved at `path`, if they belong to the counting day of `now` (no reset at `resetAt` between their
@@ -47,7 +58,7 @@ export function readSavedCounts(path: string, now: number, resetAt: string): Sav
   } catch (error) {
     return moveAside(path, (error as Error).message);
   }
-  if (counts.since > now || nextResetAfter(counts.since, resetAt) <= now) return { state: 'stale' };
+  if (counts.since > now || nextResetAfter(counts.since, resetAt) <= now) return { state: 'stale', counts };
   return { state: 'restored', counts };
 }
 
