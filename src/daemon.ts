@@ -361,6 +361,9 @@ export class Daemon {
     await step('cameras', () => Promise.all([...this.cameras.values()].map((camera) => camera.stop().finally(() => this.scheduler.clear(camera.id)))), 10_000);
     await step('mqtt', () => this.publisher?.stop(), 5000);
     await step('broker', () => this.broker?.stop(), 3000);
+    // A frame still in a model when the cameras stopped finishes first: closing a session under a running
+    // inference made ONNX Runtime log "Session already disposed" and failed that frame.
+    await step('inference', () => this.queue?.idle(), 5000);
     await step('detectors', () => Promise.all([...this.detectorPromises.values(), ...(this.pose ? [this.pose] : [])].map((p) => p.then((d) => d.close()))), 5000);
     log.info('stopped', { ms: Date.now() - t0 });
   }

@@ -27,6 +27,7 @@ export class InferenceQueue {
   private completed = 0;
   private rejected = 0;
   private failed = 0;
+  private readonly idleWaiters: Array<() => void> = [];
 
   constructor(options: { concurrency?: number; capacity?: number } = {}) {
     this.concurrency = Math.max(1, options.concurrency ?? 1);
@@ -50,6 +51,12 @@ export class InferenceQueue {
     });
   }
 
+  /** Resolves once no job runs or waits (at once when none does): the daemon closes the models only then. */
+  idle(): Promise<void> {
+    if (this.running === 0 && this.waiting.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
   stats(): QueueStats {
     return { running: this.running, waiting: this.waiting.length, completed: this.completed, rejected: this.rejected, failed: this.failed };
   }
@@ -58,7 +65,10 @@ export class InferenceQueue {
   private finish(outcome: 'completed' | 'failed'): void {
     this.running -= 1;
     this[outcome] += 1;
-    queueMicrotask(() => this.pump());
+    queueMicrotask(() => {
+      this.pump();
+      if (this.running === 0 && this.waiting.length === 0) this.idleWaiters.splice(0).forEach((resolve) => resolve());
+    });
   }
 
   private pump(): void {

@@ -40,4 +40,20 @@ describe('InferenceQueue', () => {
     expect(await queue.run(async () => 'ok')).toBe('ok');
     expect(queue.stats()).toMatchObject({ completed: 1, failed: 1, running: 0 });
   });
+
+  it('says when it is idle: at once when empty, else once the running and the waiting jobs are done', async () => {
+    const queue = new InferenceQueue({ concurrency: 1, capacity: 2 });
+    await queue.idle();
+    const gates = [deferred<number>(), deferred<number>()];
+    const jobs = gates.map((gate) => queue.run(() => gate.promise));
+    let idle = false;
+    const waiting = queue.idle().then(() => (idle = true));
+    gates[0].resolve(1);
+    await jobs[0];
+    await Promise.resolve();
+    expect(idle).toBe(false);
+    gates[1].resolve(2);
+    await waiting;
+    expect(queue.stats()).toMatchObject({ running: 0, waiting: 0, completed: 2 });
+  });
 });
