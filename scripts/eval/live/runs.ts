@@ -4,6 +4,7 @@
  * frames leaving at least one face visible; and per face the longest run of consecutive analysed frames in
  * which it stays visible (hidden less than VISIBLE_BELOW).
  */
+import { summarize as sampleStats } from '../../bench/stats.ts';
 import { SIZE_BUCKETS, summarize, type CoverageSummary } from '../privacy.ts';
 
 /** A face counts as visible in a frame when less than this share of its box is hidden. */
@@ -153,11 +154,7 @@ export function liveMetrics(observed: readonly ObservedFrame[], worst = 10): Liv
     faces40: big.length,
     faces40OverMaxRun: big.filter((r) => r.longestRunAnalysed > MAX_RUN).length,
     faces40OverMaxRunSnapshots: big.filter((r) => r.longestRun > MAX_RUN).length,
-    falseFill: mean(frames.flatMap((f) => (f.falseFill === undefined ? [] : [f.falseFill]))),
+    falseFill: sampleStats(frames.flatMap((f) => (f.falseFill === undefined ? [] : [f.falseFill]))).mean,
     worstRuns: [...big].sort((a, b) => b.longestRunAnalysed - a.longestRunAnalysed || b.size - a.size).slice(0, worst).filter((r) => r.longestRunAnalysed > 0),
   };
-}
-
-function mean(values: readonly number[]): number {
-  return values.length > 0 ? values.reduce((a, b) => a + b, 0) / values.length : Number.NaN;
 }
