@@ -364,6 +364,8 @@ export class Daemon {
     // A frame still in a model when the cameras stopped finishes first: closing a session under a running
     // inference made ONNX Runtime log "Session already disposed" and failed that frame.
     await step('inference', () => this.queue?.idle(), 5000);
+    // Only now has every frame that was in analysis reached its camera: the counts it changed are saved too.
+    await step('counts', async () => this.cameras.forEach((camera) => camera.flushCounts()), 1000);
     await step('detectors', () => Promise.all([...this.detectorPromises.values(), ...(this.pose ? [this.pose] : [])].map((p) => p.then((d) => d.close()))), 5000);
     log.info('stopped', { ms: Date.now() - t0 });
   }

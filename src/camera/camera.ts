@@ -113,8 +113,12 @@ export class Camera {
     this.unsubscribe.forEach((u) => u());
     this.unsubscribe = [];
     await this.deps.source.stop();
-    this.saveCounts(() => this.deps.countsStore?.flush());
     this.publishStatus();
+  }
+
+  /** Writes the counts not saved yet: the daemon calls it at stop once no frame is left in analysis. */
+  flushCounts(): void {
+    this.saveCounts(() => this.deps.countsStore?.flush());
   }
 
   /**
