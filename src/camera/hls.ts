@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import type { AnalysisResult } from '../analysis/camera.ts';
 import type { CameraFaceMode, HlsConfig } from '../config/types.ts';
 import type { Logger } from '../log.ts';
+import { isRunning, terminate } from '../os/terminate.ts';
 import { Backoff, type BackoffPolicy } from './backoff.ts';
 import { buildHlsArgs, HLS_INIT, HLS_PLAYLIST, HLS_SEGMENT_PATTERN } from './hls-args.ts';
 import { renderAnonymisedRaw } from './snapshot.ts';
@@ -112,13 +113,10 @@ export class HlsWriter {
     if (this.pacer) clearInterval(this.pacer);
     if (this.restartTimer) clearTimeout(this.restartTimer);
     const child = this.child;
-    if (child && child.exitCode === null && child.signalCode === null) {
+    if (child && isRunning(child)) {
       const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
       child.stdin?.destroy();
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
-      await closed;
-      clearTimeout(timer);
+      await terminate(child, closed);
     }
     this.child = undefined;
     if (this.dirValue) rmSync(this.dirValue, { recursive: true, force: true });

@@ -9,6 +9,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Logger } from '../log.ts';
+import { terminate } from '../os/terminate.ts';
 import { Backoff, type BackoffPolicy } from './backoff.ts';
 import { FramePool, type FrameBuffer, type FramePoolStats } from './frame-pool.ts';
 import { FrameSplitter } from './frame-splitter.ts';
@@ -163,12 +164,7 @@ export class CameraSource {
     this.clearTimer('restartTimer');
     this.stopProbing();
     const child = this.child;
-    if (child && child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const kill = setTimeout(() => child.kill('SIGKILL'), this.options.killGraceMs ?? 2000);
-      await this.childExited;
-      clearTimeout(kill);
-    }
+    if (child) await terminate(child, this.childExited, this.options.killGraceMs);
     // 'close' has drained stdout: no more bytes come, the incomplete frame goes back and the idle buffers are freed.
     this.splitter.reset();
     this.splitter.pool.drain();
