@@ -25,7 +25,7 @@ import { buildFfmpegArgs, parseFfmpegMajor } from './camera/ffmpeg-args.ts';
 import { CameraSource } from './camera/supervisor.ts';
 import { displayUrl, urlSecrets } from './camera/url.ts';
 import { apiOptions, readFetchCa } from './config/api-options.ts';
-import { cameraUrl } from './config/load.ts';
+import { cameraUrl, cameraWithDefaults } from './config/load.ts';
 import type { CameraConfig, Config, LoadedConfig } from './config/types.ts';
 import { loadDetector, variantChoiceFor, type LoadOptions } from './detect/registry.ts';
 import { thisCpuPath } from './os/cpu.ts';
@@ -52,28 +52,9 @@ import { VERSION } from './version.ts';
 const log = logger('daemon');
 
 /** The demo camera: analysed at 640 px wide, the photos' aspect kept. */
-export const DEMO_CAMERA: Omit<CameraConfig, 'url'> = {
-  id: 'demo',
-  enabled: true,
-  fps: 2,
-  width: 640,
-  height: Math.round((640 * DEMO_HEIGHT) / DEMO_WIDTH / 2) * 2,
-  fit: 'stretch',
-  tasks: ['face', 'objects'],
-  thresholds: {},
-  facemode: 'pixel',
-  hex: '00ff00',
-  privacy_masks: [],
-  allow_raw: false,
-  loop: true,
-  rtsp_transport: 'tcp',
-  input_args: [],
-  tracking: { labels: ['person'], max_missed_seconds: 2, update_seconds: 5 },
-  zones: [],
-  lines: [],
-  counting: { hysteresis: 0.1, rejoin_seconds: 3, rejoin_distance: 1, min_track_seconds: 1, reset_time: '00:00' },
-  event_snapshots: 50,
-};
+export const DEMO_CAMERA: Omit<CameraConfig, 'url'> = (({ url: _url, ...camera }) => camera)(
+  cameraWithDefaults({ id: 'demo', url: 'demo', fps: 2, height: Math.round((640 * DEMO_HEIGHT) / DEMO_WIDTH / 2) * 2, tasks: ['face', 'objects'], loop: true }),
+);
 
 /** The analysis stage's privacy settings from config `privacy`. */
 export function privacySettings(p: Config['privacy']): PrivacySettings {

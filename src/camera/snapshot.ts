@@ -4,7 +4,7 @@
  * (frame, mode, colour): several MJPEG viewers of one camera cost one encode per frame.
  */
 import type { FaceBox } from '../raypack/wire.ts';
-import { parseHexColour, renderFaces, renderFacesRaw } from '../image/anonymize.ts';
+import { parseHexColour, renderFaces, renderFacesRaw, type FaceRender, type Rgb } from '../image/anonymize.ts';
 import type { CameraFaceMode } from '../config/types.ts';
 import type { Rect } from '../core/geometry.ts';
 import { encodeJpeg } from '../image/encode.ts';
@@ -25,12 +25,16 @@ export function toRects(faces: readonly FaceBox[]): Rect[] {
   return faces.map((f) => ({ x: f.xpos, y: f.ypos, width: f.width, height: f.height }));
 }
 
+/** The camera's fill and outline colour (`hex`; green when it cannot be read). */
+const colourOf = (hex: string): Rgb => parseHexColour(hex) ?? [0, 255, 0];
+/** How a camera mode draws the privacy regions: `body` fills them (persons among them). */
+const renderOf = (mode: CameraFaceMode): Exclude<FaceRender, 'outline'> => (mode === 'body' ? 'fill' : mode);
+
 /** Reads `result.frame`'s pixels until the promise settles: the caller must hold the frame that long. */
 export async function renderSnapshot(result: AnalysisResult, mode: SnapshotMode, hex: string, quality = 80): Promise<Buffer> {
   if (mode === 'raw') return encodeJpeg(result.frame, quality);
-  const colour = parseHexColour(hex) ?? [0, 255, 0];
-  if (mode === 'default') return renderFaces(result.frame, toRects(result.faces), 'outline', { colour, quality });
-  return renderFaces(result.frame, result.privacy, mode === 'body' ? 'fill' : mode, { colour, quality });
+  if (mode === 'default') return renderFaces(result.frame, toRects(result.faces), 'outline', { colour: colourOf(hex), quality });
+  return renderFaces(result.frame, result.privacy, renderOf(mode), { colour: colourOf(hex), quality });
 }
 
 /**
@@ -38,8 +42,7 @@ export async function renderSnapshot(result: AnalysisResult, mode: SnapshotMode,
  * default, so faces are always hidden. Reads `result.frame`'s pixels until the promise settles.
  */
 export async function renderAnonymisedRaw(result: AnalysisResult, mode: CameraFaceMode, hex: string): Promise<Buffer> {
-  const colour = parseHexColour(hex) ?? [0, 255, 0];
-  return renderFacesRaw(result.frame, result.privacy, mode === 'body' ? 'fill' : mode, { colour });
+  return renderFacesRaw(result.frame, result.privacy, renderOf(mode), { colour: colourOf(hex) });
 }
 
 export class SnapshotCache {

@@ -12,8 +12,8 @@ import { RaypackError } from '../errors.ts';
 import { apiProblems } from './api-options.ts';
 import { countingProblems } from './counting.ts';
 import { listManifests } from '../detect/manifest.ts';
-import { CONFIG_SCHEMA } from './schema.ts';
-import type { Config, LoadedConfig, Secrets } from './types.ts';
+import { CAMERA_SCHEMA, CONFIG_SCHEMA } from './schema.ts';
+import type { CameraConfig, Config, LoadedConfig, Secrets } from './types.ts';
 
 /** Overrides from the `start` command line; each wins over the file. */
 export interface ConfigOverrides {
@@ -36,6 +36,17 @@ export interface LoadOptions {
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true });
 const validate = ajv.compile(CONFIG_SCHEMA);
+const validateCamera = ajv.compile(CAMERA_SCHEMA);
+
+/**
+ * One camera completed by the schema as a configuration file's would be (every key not given takes its default),
+ * for cameras the daemon makes itself (the demo camera). Throws config_invalid when `given` breaks the schema.
+ */
+export function cameraWithDefaults(given: Readonly<Record<string, unknown>> & { readonly id: string }): CameraConfig {
+  const data = structuredClone(given) as Record<string, unknown>;
+  if (!validateCamera(data)) throw invalid(`camera ${given.id}`, (validateCamera.errors ?? []).map(formatAjvError));
+  return data as unknown as CameraConfig;
+}
 
 /** Hints for keys people are likely to try, each pointing at the supported way. */
 const KEY_HINTS: Record<string, string> = {

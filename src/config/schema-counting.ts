@@ -3,6 +3,7 @@
  * schema.ts; checks the schema cannot express are in counting.ts). Coordinates are normalised to the frame,
  * [0, 0] top left and [1, 1] bottom right, so zones survive a change of the camera's width and height.
  */
+import { DEFAULT_COUNTING } from '../counting/counter.ts';
 
 const NAME_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
 
@@ -91,22 +92,22 @@ export const COUNTING_SCHEMA = {
       type: 'number',
       minimum: 0,
       maximum: 1,
-      default: 0.1,
+      default: DEFAULT_COUNTING.hysteresis,
       description: 'A track changes side of a line, or enters or leaves a zone, only once its reference point is this share of its box height past the line or edge (jitter on a line never counts).',
     },
     rejoin_seconds: {
       type: 'number',
       minimum: 0,
       maximum: 60,
-      default: 3,
+      default: DEFAULT_COUNTING.rejoinMs / 1000,
       description: 'A new track that appears this soon after another vanished, near where it was last seen, continues it: no second entry or crossing for one person whose track broke.',
     },
-    rejoin_distance: { type: 'number', minimum: 0, maximum: 10, default: 1, description: 'How near, in box heights of the vanished track.' },
+    rejoin_distance: { type: 'number', minimum: 0, maximum: 10, default: DEFAULT_COUNTING.rejoinDistance, description: 'How near, in box heights of the vanished track.' },
     min_track_seconds: {
       type: 'number',
       minimum: 0,
       maximum: 60,
-      default: 1,
+      default: DEFAULT_COUNTING.minTrackMs / 1000,
       description: 'A track counts (entries, exits, crossings, occupancy) once it has been followed this long; a duplicate box of one person or a false detection that lives shorter counts nothing.',
     },
     reset_time: {

@@ -59,6 +59,7 @@ export interface CountingSettings {
   readonly minTrackMs: number;
 }
 
+/** The counting defaults (the configuration schema's `counting:` defaults are these, in seconds). */
 export const DEFAULT_COUNTING = { hysteresis: 0.1, rejoinMs: 3000, rejoinDistance: 1, minTrackMs: 1000 } as const;
 
 /** The totals a restart must not lose, by zone and line name (counting/persist.ts writes and reads them). */

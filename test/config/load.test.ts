@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { parseStartArgs } from '../../src/config/args.ts';
 import { configReference } from '../../src/config/describe.ts';
-import { cameraUrl, loadConfig } from '../../src/config/load.ts';
+import { cameraUrl, cameraWithDefaults, loadConfig } from '../../src/config/load.ts';
+import { DEMO_CAMERA } from '../../src/daemon.ts';
 import { sha256Hex } from '../../src/auth/api-keys.ts';
 import { isRaypackError, type RaypackError } from '../../src/errors.ts';
 
@@ -49,6 +50,13 @@ describe('loadConfig', () => {
       privacy_masks: [],
       rtsp_transport: 'tcp',
     });
+  });
+
+  it('completes a camera the daemon makes itself (the demo camera) exactly as a file\'s camera, and refuses a bad one', () => {
+    const { config } = loadConfig({ text: 'cameras:\n  - id: demo\n    url: x\n    fps: 2\n    loop: true\n' });
+    expect(cameraWithDefaults({ id: 'demo', url: 'x', fps: 2, loop: true })).toEqual(config.cameras[0]);
+    expect(DEMO_CAMERA).toMatchObject({ id: 'demo', fps: 2, loop: true, tasks: ['face', 'objects'], hls: { enabled: false }, counting: { reset_time: '00:00' } });
+    expect(() => cameraWithDefaults({ id: 'demo', fps: 0 })).toThrow(/fps/);
   });
 
   it('rejects unknown keys and reports every problem with its path', () => {
