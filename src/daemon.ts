@@ -71,6 +71,7 @@ export function privacySettings(p: Config['privacy']): PrivacySettings {
     poseHeads: p.pose_heads,
     headCover: p.head_cover,
     flip: p.flip,
+    border: p.border,
   };
 }
 

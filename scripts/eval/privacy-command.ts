@@ -93,5 +93,6 @@ function describe(s: PrivacySettings): string {
   if (s.personHeads) parts.push('heads');
   if (s.poseHeads) parts.push('poses');
   if (s.flip) parts.push('flip');
+  if (s.border > 0) parts.push(`border ${s.border}`);
   return parts.join(', ');
 }

@@ -17,7 +17,7 @@ import { hiddenAreas } from '../../src/image/anonymize.ts';
 import type { Dataset } from './datasets.ts';
 
 /** What hiding looked like before the privacy stage: one whole-image face pass, hidden from score 0.5. */
-export const BASELINE_PRIVACY: PrivacySettings = { ...DEFAULT_PRIVACY, threshold: 0.5, tiles: 0, models: [], personHeads: false, poseHeads: false, flip: false };
+export const BASELINE_PRIVACY: PrivacySettings = { ...DEFAULT_PRIVACY, threshold: 0.5, tiles: 0, models: [], personHeads: false, poseHeads: false, flip: false, border: 0 };
 
 export const SIZE_BUCKETS = [
   { name: '10-20', min: 10, max: 20 },

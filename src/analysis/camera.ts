@@ -81,7 +81,7 @@ export interface CameraAnalysisSettings {
   /**
    * Privacy passes beyond the whole-image face pass, per frame: the tiles of the grid, the person pass (for person
    * heads, unless the camera's objects task finds the persons anyway), the pose pass, the second-opinion models and
-   * the mirrored passes (privacy.flip) take turns, `tilesPerFrame` of them per frame (0: the face pass only), so a frame costs about
+   * the mirrored passes (privacy.flip) and the bordered pass (privacy.border) take turns, `tilesPerFrame` of them per frame (0: the face pass only), so a frame costs about
    * 1 + tilesPerFrame passes whatever is configured; the tracker keeps what each found hidden until its turn
    * comes again. Every pass every frame would multiply a frame's cost by their number.
    */
@@ -198,11 +198,12 @@ export class CameraAnalyser {
     const privacy = this.stage.privacy;
     this.grid ??= await this.stage.privacyGridSize(frame.width, frame.height);
     // The cycle: every tile, then the passes that are not free on this camera.
-    const others: Array<'persons' | 'poses' | 'models' | 'flip'> = [];
+    const others: Array<'persons' | 'poses' | 'models' | 'flip' | 'border'> = [];
     if (privacy.personHeads && !personsFree) others.push('persons');
     if (privacy.poseHeads) others.push('poses');
     if (privacy.models.length > 0) others.push('models');
     if (privacy.flip) others.push('flip');
+    if (privacy.border > 0) others.push('border');
     const cycle = this.grid + others.length;
     const count = Math.min(this.settings.tilesPerFrame, cycle);
     this.revisit = count > 0 ? Math.ceil(cycle / count) : 1;
@@ -217,6 +218,7 @@ export class CameraAnalyser {
       poses: named.has('poses'),
       models: named.has('models'),
       flip: named.has('flip'),
+      border: named.has('border'),
     };
   }
 

@@ -7,13 +7,15 @@
  * - second-opinion face models, where measured to add recall (settings.models);
  * - the whole-image face pass and the second-opinion models again on the mirrored image (settings.flip): the models
  *   find some profiles and masked faces one way round only;
+ * - the whole-image face pass once more on the image framed by its own mirror image (settings.border): a face cut by
+ *   the image edge is completed by its reflection, and every face is seen a little smaller;
  * - heads from people: a person found by the objects detector whose head area holds no detected face gets that
  *   area hidden (a face turned away, masked, or too small or blurred for the face models);
  * - in `body` mode, every person hidden whole.
  * Face boxes from all passes are fused (weighted box fusion, fusion.ts). Pure orchestration over Detectors.
  */
 import { area, expandWithMargin, intersection, type Rect } from '../core/geometry.ts';
-import { mirrorBox, mirrorImage, type RgbImage } from '../core/image.ts';
+import { mirrorBorder, mirrorBox, mirrorImage, unborderBox, type RgbImage } from '../core/image.ts';
 import { windowStarts, type PlannedRegion } from '../detect/tiling.ts';
 import type { Detection, Detector } from '../detect/types.ts';
 import { headRegion, type PoseDetector } from '../detect/pose.ts';
@@ -53,6 +55,12 @@ export interface PrivacySettings {
    * faces one way round only (profiles, masked and half-covered faces). About one more pass of each.
    */
   readonly flip: boolean;
+  /**
+   * The whole-image face pass once more on the image framed by a mirrored border of this share of its width (left
+   * and right) and height (above and below); 0: off. Faces cut by the image edge, which the models miss, are
+   * completed by their reflection; faces too large for the model at the image's own scale are seen smaller.
+   */
+  readonly border: number;
 }
 
 /**
@@ -76,6 +84,7 @@ export const DEFAULT_PRIVACY: PrivacySettings = {
   poseHeads: true,
   headCover: 0.5,
   flip: true,
+  border: 0.35,
 };
 
 export interface PrivacyDetectors {
@@ -168,9 +177,10 @@ export async function findPrivacyRegions(
   known: KnownDetections,
   /**
    * A camera's share of the passes (it spreads them over its frames): only these of the grid's tiles; the
-   * second-opinion models and the mirrored passes unless `models` / `flip` is false. Absent: every pass.
+   * second-opinion models, the mirrored passes and the bordered pass unless `models` / `flip` / `border` is false.
+   * Absent: every pass.
    */
-  passes?: { readonly tiles?: { readonly from: number; readonly count: number }; readonly models?: boolean; readonly flip?: boolean },
+  passes?: { readonly tiles?: { readonly from: number; readonly count: number }; readonly models?: boolean; readonly flip?: boolean; readonly border?: boolean },
 ): Promise<PrivacyResult> {
   const timings: Record<string, number> = {};
   const time = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
@@ -203,6 +213,17 @@ export async function findPrivacyRegions(
     const found = await time('privacyFlip', () => detectors.face.detect(mirrored, { threshold: settings.threshold }));
     faces.push(...toScored(back(found), 'face:flip', settings.threshold));
     await secondOpinions(mirrored, ':flip', back);
+  }
+  if (settings.border > 0 && passes?.border !== false) {
+    const left = Math.round(image.width * settings.border);
+    const top = Math.round(image.height * settings.border);
+    const framed = mirrorBorder(image, left, top);
+    const found = await time('privacyBorder', () => detectors.face.detect(framed, { threshold: settings.threshold }));
+    const back = found.flatMap((d) => {
+      const box = unborderBox(d.box, left, top, image.width, image.height);
+      return box ? [{ ...d, box }] : [];
+    });
+    faces.push(...toScored(back, 'face:border', settings.threshold));
   }
   const regions: PrivacyRegion[] = weightedBoxFusion(faces).map((f) => ({
     x: f.x,

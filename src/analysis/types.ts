@@ -30,6 +30,8 @@ export interface PrivacyPasses {
   readonly models: boolean;
   /** The mirrored whole-image passes (privacy.flip). */
   readonly flip: boolean;
+  /** The face pass on the image in a mirrored border (privacy.border). */
+  readonly border: boolean;
 }
 
 /** `faces`: faces and heads hidden; `body`: every detected person hidden whole as well. */

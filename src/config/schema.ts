@@ -405,6 +405,13 @@ export const CONFIG_SCHEMA = {
           default: true,
           description: 'Run the face model and the second-opinion models once more on the mirrored image: they find some faces one way round only (profiles, masked and half-covered faces). About one more pass per rendered upload; cameras take it in turn with the tiles.',
         },
+        border: {
+          type: 'number',
+          minimum: 0,
+          maximum: 1,
+          default: 0.35,
+          description: 'Run the face model once more on the image framed by its own mirror image, this share of its width on either side and of its height above and below (0: off): a face cut by the image edge is completed by its reflection, and faces too large for the model are seen smaller. One more pass per rendered upload; cameras take it in turn with the tiles.',
+        },
         tiles_per_frame: {
           type: 'integer',
           minimum: 0,

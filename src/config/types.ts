@@ -179,6 +179,7 @@ export interface PrivacyConfig {
   pose_heads: boolean;
   head_cover: number;
   flip: boolean;
+  border: number;
   tiles_per_frame: number;
   max_missed_seconds: number;
 }

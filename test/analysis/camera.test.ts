@@ -52,7 +52,7 @@ describe('camera analysis', () => {
   function analyser(delivered: AnalysisResult[], timeoutMs = 10_000): CameraAnalyser {
     const detector = wrapped();
     return new CameraAnalyser({
-      stage: new AnalysisStage({ detectors: async () => detector, privacy: { threshold: 0.3, tiles: 0, zoom: 2, maxTilesPerSide: 3, overlap: 0.25, models: [], modelThreshold: 0, personHeads: false, personThreshold: 0.35, poseHeads: false, headCover: 0, flip: false } }),
+      stage: new AnalysisStage({ detectors: async () => detector, privacy: { threshold: 0.3, tiles: 0, zoom: 2, maxTilesPerSide: 3, overlap: 0.25, models: [], modelThreshold: 0, personHeads: false, personThreshold: 0.35, poseHeads: false, headCover: 0, flip: false, border: 0 } }),
       settings: { camera: 'cam', tasks: ['face'], thresholds: {}, lang: 'en', privacy: 'faces', tilesPerFrame: 1, timeoutMs },
       deliver: (r) => delivered.push(r),
     });
@@ -94,11 +94,11 @@ describe('camera analysis', () => {
       const photo = join(SAMPLES, 'sample3.jpg');
       const grid = await stage.privacyGridSize(960, 640);
       expect(grid).toBeGreaterThan(1);
-      for (let i = 0; i < grid + 3; i++) await cam.analyse(await frameOf(photo, i + 1, 200 * i));
+      for (let i = 0; i < grid + 4; i++) await cam.analyse(await frameOf(photo, i + 1, 200 * i));
       const extra = delivered.map((r) => Object.keys(r.timings).filter((k) => k.startsWith('privacy') || k === 'objects'));
       // One extra pass per frame: the grid's tiles in turn, then the person pass (the objects detector: this camera
-      // has no objects task), then the mirrored face pass (privacy.flip), then again.
-      expect(extra).toEqual([...Array.from({ length: grid }, () => ['privacyTiles']), ['objects'], ['privacyFlip'], ['privacyTiles']]);
+      // has no objects task), then the mirrored face pass (privacy.flip), then the bordered one (privacy.border), then again.
+      expect(extra).toEqual([...Array.from({ length: grid }, () => ['privacyTiles']), ['objects'], ['privacyFlip'], ['privacyBorder'], ['privacyTiles']]);
     } finally {
       await objects.close();
     }

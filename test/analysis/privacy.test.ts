@@ -17,11 +17,14 @@ import { loadDetector } from '../../src/detect/registry.ts';
 import type { Detector } from '../../src/detect/types.ts';
 import { decodeImage } from '../../src/image/decode.ts';
 import { hiddenAreas, renderFaces } from '../../src/image/anonymize.ts';
+import { coverageOf, rasterize } from '../../scripts/eval/privacy.ts';
 
 const VIDEO = join(import.meta.dirname, '../../../shared/data/video/one-by-one-person-detection.mp4');
 const SAMPLES = join(import.meta.dirname, '../../node_modules/@vladmandic/face-api/demo');
 const MASKED = join(import.meta.dirname, '../../../shared/data/faces/facemask-voc/images/maksssksksss463.jpg');
 const TURNED = join(import.meta.dirname, '../../../shared/data/faces/facemask-voc/images/maksssksksss329.jpg');
+const CUT_LEFT = join(import.meta.dirname, '../../../shared/data/faces/facemask-voc/images/maksssksksss451.jpg');
+const CUT_RIGHT = join(import.meta.dirname, '../../../shared/data/faces/facemask-voc/images/maksssksksss71.jpg');
 
 describe('tiles and heads (pure)', () => {
   it('chooses the tile grid from the image size so small faces reach the model about twice as large', () => {
@@ -134,7 +137,7 @@ describe('on real frames and photos', () => {
         detectors: async (task) => (task === 'face' ? face : objects),
         privacyModels: async () => [blazeBack],
         poseDetector: async () => pose,
-        privacy: { ...DEFAULT_PRIVACY, headCover, flip: false },
+        privacy: { ...DEFAULT_PRIVACY, headCover, flip: false, border: 0 },
       });
       const analysis = await using.analyse({ bytes }, { privacy: 'faces' });
       const hidden = hiddenAreas(analysis.privacy ?? [], analysis.width, analysis.height);
@@ -158,7 +161,7 @@ describe('on real frames and photos', () => {
         detectors: async (task) => (task === 'face' ? face : objects),
         privacyModels: async () => [blazeBack],
         poseDetector: async () => pose,
-        privacy: { ...DEFAULT_PRIVACY, flip },
+        privacy: { ...DEFAULT_PRIVACY, flip, border: 0 },
       });
       const analysis = await using.analyse({ bytes }, { privacy: 'faces' });
       const hidden = hiddenAreas(analysis.privacy ?? [], analysis.width, analysis.height);
@@ -174,6 +177,38 @@ describe('on real frames and photos', () => {
     for (const l of labelled) {
       const over = withFlip.regions.filter((r) => intersection(r, l) >= 0.3 * area(l));
       expect(over.some((r) => r.sources.some((s) => s.endsWith(':flip')))).toBe(true);
+    }
+  });
+
+  it.skipIf(!existsSync(CUT_LEFT) || !existsSync(CUT_RIGHT))('hides faces cut by the image edge that only the pass in a mirrored border finds (border)', async () => {
+    // Labelled faces (facemask-voc annotations): a masked face cut by the left edge of a 400 px photo (48x84) and
+    // one cut by the right edge (25x66); no pass over the image itself finds either.
+    const cases = [
+      { path: CUT_LEFT, face: { x: 2, y: 149, width: 48, height: 84 } },
+      { path: CUT_RIGHT, face: { x: 375, y: 50, width: 25, height: 66 } },
+    ];
+    expect(DEFAULT_PRIVACY.border).toBeGreaterThan(0);
+    for (const { path, face: labelled } of cases) {
+      const bytes = new Uint8Array(readFileSync(path));
+      const analyse = async (border: number) => {
+        const using = new AnalysisStage({
+          detectors: async (task) => (task === 'face' ? face : objects),
+          privacyModels: async () => [blazeBack],
+          poseDetector: async () => pose,
+          privacy: { ...DEFAULT_PRIVACY, border },
+        });
+        const analysis = await using.analyse({ bytes }, { privacy: 'faces' });
+        const mask = rasterize(hiddenAreas(analysis.privacy ?? [], analysis.width, analysis.height), analysis.width, analysis.height);
+        return { share: coverageOf(mask, analysis.width, analysis.height, labelled), regions: analysis.privacy ?? [], width: analysis.width };
+      };
+      const without = await analyse(0);
+      const withBorder = await analyse(DEFAULT_PRIVACY.border);
+      expect(without.share, path).toBeLessThan(0.5);
+      expect(withBorder.share, path).toBeGreaterThanOrEqual(0.7);
+      // Found in the border pass, mapped back inside the image (the mirrored copy in the border is not kept).
+      const over = withBorder.regions.filter((r) => intersection(r, labelled) >= 0.3 * area(labelled));
+      expect(over.some((r) => r.sources.includes('face:border'))).toBe(true);
+      for (const r of withBorder.regions) expect(r.x >= 0 && r.x + r.width <= withBorder.width).toBe(true);
     }
   });
 

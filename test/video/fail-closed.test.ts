@@ -37,7 +37,7 @@ describe.skipIf(!HAVE_VIDEO)('anonymizeVideo fails closed', () => {
       },
       detectAt: undefined,
     });
-    const stage = new AnalysisStage({ detectors: async () => failing, privacy: { threshold: 0.2, tiles: 0, zoom: 2, maxTilesPerSide: 3, overlap: 0.25, models: [], modelThreshold: 0, personHeads: false, personThreshold: 0.35, poseHeads: false, headCover: 0, flip: false } });
+    const stage = new AnalysisStage({ detectors: async () => failing, privacy: { threshold: 0.2, tiles: 0, zoom: 2, maxTilesPerSide: 3, overlap: 0.25, models: [], modelThreshold: 0, personHeads: false, personThreshold: 0.35, poseHeads: false, headCover: 0, flip: false, border: 0 } });
     const output = join(dir, 'out.mp4');
     const written: number[] = [];
     await expect(
