@@ -50,22 +50,23 @@ export function mirrorBorder(image: RgbImage, left: number, top: number): RgbIma
   const columns = new Int32Array(outWidth);
   for (let x = 0; x < outWidth; x++) columns[x] = reflect(x - bx, width) * 3;
   const rowBytes = outWidth * 3;
+  const borders = [
+    [0, bx],
+    [bx + width, outWidth],
+  ] as const;
   // The image's own rows with their left and right borders, then the rows above and below as copies of those.
   for (let y = 0; y < height; y++) {
     const from = y * width * 3;
     const row = (y + by) * rowBytes;
-    for (let x = 0; x < bx; x++) {
-      const s = from + columns[x];
-      out[row + x * 3] = data[s];
-      out[row + x * 3 + 1] = data[s + 1];
-      out[row + x * 3 + 2] = data[s + 2];
-    }
     out.set(data.subarray(from, from + width * 3), row + bx * 3);
-    for (let x = bx + width; x < outWidth; x++) {
-      const s = from + columns[x];
-      out[row + x * 3] = data[s];
-      out[row + x * 3 + 1] = data[s + 1];
-      out[row + x * 3 + 2] = data[s + 2];
+    // The border columns, left then right (the image's own columns are the copy above).
+    for (const [start, end] of borders) {
+      for (let x = start; x < end; x++) {
+        const s = from + columns[x];
+        out[row + x * 3] = data[s];
+        out[row + x * 3 + 1] = data[s + 1];
+        out[row + x * 3 + 2] = data[s + 2];
+      }
     }
   }
   for (let y = 0; y < outHeight; y++) {
