@@ -65,11 +65,12 @@ export interface PrivacySettings {
 
 /**
  * Chosen with `raypack-edge eval --privacy` on both shared face sets (docs/PRIVACY.md): of the settings measured,
- * the one with the most faces of 40 px or more hidden (coverage70 0.942 / 0.973) that keeps coverage70 over 0.90
- * (0.930 / 0.938), at 5.9 / 7.7 % false fill. Pose heads instead of person-box heads: as much coverage for about half
+ * the one with the most faces of 40 px or more hidden (coverage70 0.955 / 0.981) that keeps coverage70 over 0.90
+ * (0.949 / 0.954), at 6.6 / 8.2 % false fill. Pose heads instead of person-box heads: as much coverage for about half
  * the false fill; a head whose faces were found by their eyes only is hidden whole (headCover 0.5: +2 points on
  * large faces for 2 points of false fill, a trade we make for the privacy promise); the mirrored passes (flip: +1.9
- * / +1.0 points on large faces, +1.6 / +1.2 overall, for 0.1 / 0.3 points of false fill).
+ * / +1.0 points on large faces, +1.6 / +1.2 overall, for 0.1 / 0.3 points of false fill); the mirrored border
+ * (border 0.35: +1.3 / +0.8 points on large faces, +1.9 / +1.6 overall, for 0.7 / 0.5 points of false fill).
  */
 export const DEFAULT_PRIVACY: PrivacySettings = {
   threshold: 0.2,
