@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { RaypackError } from '../errors.ts';
 import { StderrRing } from '../camera/stderr-ring.ts';
+import { isRunning } from '../os/terminate.ts';
 
 /** One ffmpeg with its stderr tail and exit. */
 class FfmpegChild {
@@ -42,7 +43,7 @@ class FfmpegChild {
   }
 
   kill(): void {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    if (isRunning(this.child)) this.child.kill('SIGKILL');
   }
 
   async exited(): Promise<void> {

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { facesHideHead, headOfPerson, privacyTiles, windowOf, DEFAULT_PRIVACY } from '../../src/analysis/privacy.ts';
+import { facesHideHead, headOfPerson, privacyTiles, windowOf, DEFAULT_PRIVACY, type PrivacySettings } from '../../src/analysis/privacy.ts';
 import { AnalysisStage } from '../../src/analysis/stage.ts';
 import { area, intersection } from '../../src/core/geometry.ts';
 import { loadPoseDetector, type PoseDetector } from '../../src/detect/pose.ts';
@@ -101,6 +101,14 @@ describe('on real frames and photos', () => {
     personStage = new AnalysisStage({ detectors, privacy: { ...DEFAULT_PRIVACY, personHeads: true, poseHeads: false } });
     dir = mkdtempSync(join(tmpdir(), 'raypack-privacy-'));
   }, 60_000);
+  /** A photo through a stage with every privacy model (BlazeFace, MoveNet) and the defaults changed by `privacy`. */
+  const analyseWith = (bytes: Uint8Array, privacy: Partial<PrivacySettings>) =>
+    new AnalysisStage({
+      detectors: async (task) => (task === 'face' ? face : objects),
+      privacyModels: async () => [blazeBack],
+      poseDetector: async () => pose,
+      privacy: { ...DEFAULT_PRIVACY, ...privacy },
+    }).analyse({ bytes }, { privacy: 'faces' });
   afterAll(async () => {
     await Promise.all([face?.close(), objects?.close(), pose?.close(), blazeBack?.close()]);
     rmSync(dir, { recursive: true, force: true });
@@ -133,13 +141,7 @@ describe('on real frames and photos', () => {
     const labelled = { x: 136, y: 101, width: 122, height: 125 };
     const bytes = new Uint8Array(readFileSync(MASKED));
     const hiddenShare = async (headCover: number) => {
-      const using = new AnalysisStage({
-        detectors: async (task) => (task === 'face' ? face : objects),
-        privacyModels: async () => [blazeBack],
-        poseDetector: async () => pose,
-        privacy: { ...DEFAULT_PRIVACY, headCover, flip: false, border: 0 },
-      });
-      const analysis = await using.analyse({ bytes }, { privacy: 'faces' });
+      const analysis = await analyseWith(bytes, { headCover, flip: false, border: 0 });
       const hidden = hiddenAreas(analysis.privacy ?? [], analysis.width, analysis.height);
       return hidden.reduce((sum, r) => sum + intersection(r, labelled), 0) / area(labelled);
     };
@@ -157,13 +159,7 @@ describe('on real frames and photos', () => {
     ];
     const bytes = new Uint8Array(readFileSync(TURNED));
     const analyse = async (flip: boolean) => {
-      const using = new AnalysisStage({
-        detectors: async (task) => (task === 'face' ? face : objects),
-        privacyModels: async () => [blazeBack],
-        poseDetector: async () => pose,
-        privacy: { ...DEFAULT_PRIVACY, flip, border: 0 },
-      });
-      const analysis = await using.analyse({ bytes }, { privacy: 'faces' });
+      const analysis = await analyseWith(bytes, { flip, border: 0 });
       const hidden = hiddenAreas(analysis.privacy ?? [], analysis.width, analysis.height);
       const shares = labelled.map((l) => hidden.reduce((sum, r) => sum + intersection(r, l), 0) / area(l));
       return { shares, regions: analysis.privacy ?? [] };
@@ -191,13 +187,7 @@ describe('on real frames and photos', () => {
     for (const { path, face: labelled } of cases) {
       const bytes = new Uint8Array(readFileSync(path));
       const analyse = async (border: number) => {
-        const using = new AnalysisStage({
-          detectors: async (task) => (task === 'face' ? face : objects),
-          privacyModels: async () => [blazeBack],
-          poseDetector: async () => pose,
-          privacy: { ...DEFAULT_PRIVACY, border },
-        });
-        const analysis = await using.analyse({ bytes }, { privacy: 'faces' });
+        const analysis = await analyseWith(bytes, { border });
         const mask = rasterize(hiddenAreas(analysis.privacy ?? [], analysis.width, analysis.height), analysis.width, analysis.height);
         return { share: coverageOf(mask, analysis.width, analysis.height, labelled), regions: analysis.privacy ?? [], width: analysis.width };
       };
@@ -215,12 +205,7 @@ describe('on real frames and photos', () => {
   it('hides the second-opinion faces from models_threshold when it is set, from the model\'s default otherwise', async () => {
     const bytes = new Uint8Array(readFileSync(join(SAMPLES, 'sample5.jpg')));
     const fromBlaze = async (modelThreshold: number) => {
-      const using = new AnalysisStage({
-        detectors: async (task) => (task === 'face' ? face : objects),
-        privacyModels: async () => [blazeBack],
-        privacy: { ...DEFAULT_PRIVACY, tiles: 0, poseHeads: false, modelThreshold },
-      });
-      const analysis = await using.analyse({ bytes }, { privacy: 'faces' });
+      const analysis = await analyseWith(bytes, { tiles: 0, poseHeads: false, modelThreshold });
       return (analysis.privacy ?? []).filter((r) => r.sources.includes('blazeface-back'));
     };
     const direct = await blazeBack.detect(await decodeImage(bytes));
