@@ -5,7 +5,7 @@ import { bandBits, checksum, drawBand, numberFromBits, readBand, type BandLayout
 import { frameSize } from '../../scripts/eval/live/clip.ts';
 import { filledShare, isFill, measureSnapshot } from '../../scripts/eval/live/measure.ts';
 import { frameTruth, planClip, segmentOf, windowOffset, type ClipOptions, type PhotoSpec } from '../../scripts/eval/live/pan.ts';
-import { dedupeFrames, faceRuns, liveMetrics, type ObservedFrame } from '../../scripts/eval/live/runs.ts';
+import { dedupeFrames, faceRuns, frameFromSeq, liveMetrics, type ObservedFrame } from '../../scripts/eval/live/runs.ts';
 
 const W = 1280;
 const layout: BandLayout = { width: W, top: 672, height: 48 };
@@ -147,6 +147,21 @@ describe('snapshot measures', () => {
     expect(frameTruth(plan, photos, 5).every(far)).toBe(true);
     expect(measureSnapshot(frame, size, plan, photos)?.falseFill).toBeCloseTo((64 * 64) / (1280 * 672), 6);
     expect(measureSnapshot(framed(52), size, plan, photos)).toBeUndefined();
+  });
+});
+
+describe('frames placed by sequence number', () => {
+  it('places an unreadable frame between readable ones that lie exactly ratio frames apart per sequence number', () => {
+    const readable = [{ seq: 2, frame: 35 }, { seq: 3, frame: 38 }, { seq: 7, frame: 50 }, { seq: 9, frame: 57 }, { frame: 60 }];
+    expect(frameFromSeq(5, readable, 3)).toBe(44);
+    expect(frameFromSeq(3, readable, 3)).toBe(38);
+    // Between seq 7 and 9 the clip moved 7 frames, not 6: a frame was dropped or doubled, so seq 8 is not placed.
+    expect(frameFromSeq(8, readable, 3)).toBeUndefined();
+    // Not bracketed, or no whole ratio: not placed.
+    expect(frameFromSeq(1, readable, 3)).toBeUndefined();
+    expect(frameFromSeq(10, readable, 3)).toBeUndefined();
+    expect(frameFromSeq(5, readable, 2.5)).toBeUndefined();
+    expect(frameFromSeq(Number.NaN, readable, 3)).toBeUndefined();
   });
 });
 

@@ -21,7 +21,7 @@ import { BAND_HEIGHT, frameSize, pickPhotos, writeClip } from './clip.ts';
 import { FILL_HEX, measureSnapshot } from './measure.ts';
 import type { ClipOptions } from './pan.ts';
 import { formatLiveTable } from './report.ts';
-import { liveMetrics, type LiveMetrics, type ObservedFrame } from './runs.ts';
+import { frameFromSeq, liveMetrics, type LiveMetrics, type ObservedFrame } from './runs.ts';
 
 export const SNAPSHOT_INTERVAL_MS = 200;
 const CAMERA_ID = 'live';
@@ -46,7 +46,11 @@ export interface LiveRunResult {
   readonly privacy: Readonly<Record<string, unknown>>;
   readonly clip: { readonly photos: readonly { id: string; set: string }[]; readonly frames: number; readonly fps: number; readonly seconds: number; readonly width: number; readonly height: number; readonly pictureHeight: number };
   readonly camera: { readonly fps: number; readonly width: number; readonly height: number; readonly facemode: string; readonly status: unknown };
-  readonly snapshots: { readonly pulled: number; readonly unreadable: number; readonly distinctFrames: number; readonly firstFrame?: number; readonly lastFrame?: number };
+  /**
+   * `unreadable`: snapshots whose bands could not be read; `inferred`: distinct analysed frames among them whose
+   * clip frame their sequence number told (runs.ts frameFromSeq), measured as well; `distinctFrames` counts both.
+   */
+  readonly snapshots: { readonly pulled: number; readonly unreadable: number; readonly inferred: number; readonly distinctFrames: number; readonly firstFrame?: number; readonly lastFrame?: number };
   readonly metrics: LiveMetrics;
   /** Every analysed frame seen: its clip frame number and the coverage of each face (for looking into runs). */
   readonly frames: readonly ObservedFrame[];
@@ -97,6 +101,8 @@ export async function runLiveEval(options: LiveRunOptions): Promise<LiveRunResul
     const observed = new Map<number, ObservedFrame>();
     let pulled = 0;
     let unreadable = 0;
+    // Unreadable snapshots by camera sequence number, measured once the readable ones around them tell their frame.
+    const unread = new Map<number, Uint8Array>();
     let lastNew = Date.now();
     let lastLog = Date.now();
     let lastFrame = -1;
@@ -116,7 +122,10 @@ export async function runLiveEval(options: LiveRunOptions): Promise<LiveRunResul
         const measured = measureSnapshot({ data, width: info.width, height: info.height }, size, plan, photos);
         const seen = measured && Number.isInteger(seq) ? { ...measured, seq } : measured;
         latest = seen?.frame ?? latest;
-        if (!seen) unreadable += 1;
+        if (!seen) {
+          unreadable += 1;
+          if (Number.isInteger(seq) && !unread.has(seq)) unread.set(seq, jpeg);
+        }
         else if (!observed.has(seen.frame)) {
           observed.set(seen.frame, seen);
           lastNew = Date.now();
@@ -147,12 +156,24 @@ export async function runLiveEval(options: LiveRunOptions): Promise<LiveRunResul
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, SNAPSHOT_INTERVAL_MS - (Date.now() - tick))));
     }
     const status = daemon.camera(CAMERA_ID)?.status();
+    const readable = [...observed.values()];
+    let inferred = 0;
+    for (const [seq, jpeg] of unread) {
+      const frame = frameFromSeq(seq, readable, options.clipFps / cameraConfig.fps);
+      if (frame === undefined || observed.has(frame)) continue;
+      const { data, info } = await sharp(jpeg).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      const seen = measureSnapshot({ data, width: info.width, height: info.height }, size, plan, photos, frame);
+      if (!seen) continue;
+      observed.set(frame, { ...seen, seq });
+      inferred += 1;
+    }
+    if (unread.size > 0) log(`${unread.size} analysed frames had unreadable bands; ${inferred} of them placed by their sequence number and measured`);
     const frames = [...observed.values()].sort((a, b) => a.frame - b.frame);
     return {
       privacy: options.privacy ?? {},
       clip: { photos: photos.map((p) => ({ id: p.id, set: p.set })), frames: plan.totalFrames, fps: options.clipFps, seconds: plan.totalFrames / options.clipFps, width: size.width, height: size.height, pictureHeight: clipOptions.height },
       camera: { fps: cameraConfig.fps, width: size.width, height: size.height, facemode: 'fill', status },
-      snapshots: { pulled, unreadable, distinctFrames: frames.length, firstFrame: frames[0]?.frame, lastFrame: frames.at(-1)?.frame },
+      snapshots: { pulled, unreadable, inferred, distinctFrames: frames.length, firstFrame: frames[0]?.frame, lastFrame: frames.at(-1)?.frame },
       metrics: liveMetrics(frames),
       frames,
     };

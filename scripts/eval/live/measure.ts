@@ -35,10 +35,14 @@ export function filledShare(image: RgbImage, box: readonly [number, number, numb
   return total > 0 ? hidden / total : 0;
 }
 
-/** What one decoded snapshot shows, or undefined when its bands cannot be read. Truth boxes are in picture pixels: moved down by the top band. */
-export function measureSnapshot(image: RgbImage, layout: FrameLayout, plan: ClipPlan, photos: readonly PhotoSpec[]): ObservedFrame | undefined {
-  const frame = readFrameNumber(image, layout);
-  if (frame === undefined || frame >= plan.totalFrames) return undefined;
+/**
+ * What one decoded snapshot shows, or undefined when its bands cannot be read. Truth boxes are in picture pixels:
+ * moved down by the top band. `knownFrame`: the clip frame told otherwise (runs.ts frameFromSeq, for a snapshot
+ * whose bands the fill covers), used instead of the bands.
+ */
+export function measureSnapshot(image: RgbImage, layout: FrameLayout, plan: ClipPlan, photos: readonly PhotoSpec[], knownFrame?: number): ObservedFrame | undefined {
+  const frame = knownFrame ?? readFrameNumber(image, layout);
+  if (frame === undefined || frame < 0 || frame >= plan.totalFrames) return undefined;
   const faces = frameTruth(plan, photos, frame).map((f) => ({
     photo: f.photo,
     face: f.face,

@@ -17,7 +17,7 @@ export function formatLiveTable(r: LiveRunResult): string {
   const lines = [
     `clip: ${r.clip.photos.length} photos, ${r.clip.frames} frames at ${r.clip.fps} fps (${r.clip.seconds.toFixed(0)} s), ${r.clip.width}x${r.clip.height} (picture ${r.clip.width}x${r.clip.pictureHeight})`,
     `camera: ${r.camera.fps} fps, ${r.camera.width}x${r.camera.height}, ${Object.keys(r.privacy).length > 0 ? `privacy ${Object.entries(r.privacy).map(([k, v]) => `${k}=${String(v)}`).join(' ')}` : 'default privacy settings'}, facemode fill; ${cameraFrames(r.camera.status)}`,
-    `snapshots: ${r.snapshots.pulled} pulled, ${r.snapshots.unreadable} with an unreadable band, ${r.snapshots.distinctFrames} distinct analysed frames (clip frames ${r.snapshots.firstFrame ?? '-'}..${r.snapshots.lastFrame ?? '-'})`,
+    `snapshots: ${r.snapshots.pulled} pulled, ${r.snapshots.unreadable} with unreadable bands (${r.snapshots.inferred} analysed frames of them placed by sequence number), ${r.snapshots.distinctFrames} distinct analysed frames (clip frames ${r.snapshots.firstFrame ?? '-'}..${r.snapshots.lastFrame ?? '-'})`,
     '',
     `${'faces'.padEnd(12)} ${'face-frames'.padStart(11)}  ${'cov50'.padStart(7)}  ${'cov70'.padStart(7)}  ${'cov90'.padStart(7)}`,
     `${'-'.repeat(12)} ${'-'.repeat(11)}  ${'-'.repeat(7)}  ${'-'.repeat(7)}  ${'-'.repeat(7)}`,

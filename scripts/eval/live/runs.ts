@@ -125,6 +125,27 @@ export function faceRuns(frames: readonly ObservedFrame[]): FaceRun[] {
   }));
 }
 
+/**
+ * The clip frame of an analysed frame whose bands cannot be read (the fill covers both: a frame hidden almost
+ * whole), from its camera sequence number: between the nearest readable snapshots before and after it, when
+ * their clip frames lie exactly `ratio` (clip fps / camera fps, an integer) apart per sequence number, so no frame
+ * was dropped or doubled in between. Undefined when no such pair brackets it. Leaving such frames out would
+ * drop the most filled frames from coverage and false fill alike.
+ */
+export function frameFromSeq(seq: number, readable: ReadonlyArray<{ readonly seq?: number; readonly frame: number }>, ratio: number): number | undefined {
+  if (!Number.isInteger(seq) || !Number.isInteger(ratio) || ratio < 1) return undefined;
+  let before: { seq: number; frame: number } | undefined;
+  let after: { seq: number; frame: number } | undefined;
+  for (const r of readable) {
+    if (r.seq === undefined) continue;
+    if (r.seq <= seq && (!before || r.seq > before.seq)) before = { seq: r.seq, frame: r.frame };
+    if (r.seq >= seq && (!after || r.seq < after.seq)) after = { seq: r.seq, frame: r.frame };
+  }
+  if (!before || !after) return undefined;
+  if (after.frame - before.frame !== ratio * (after.seq - before.seq)) return undefined;
+  return before.frame + ratio * (seq - before.seq);
+}
+
 /** Keep one observation per clip frame (several snapshots can show the same analysed frame). */
 export function dedupeFrames<T extends { readonly frame: number }>(frames: readonly T[]): T[] {
   const seen = new Map<number, T>();
