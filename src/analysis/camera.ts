@@ -17,6 +17,7 @@ import { TrackEvents, type TrackEvent } from '../tracking/events.ts';
 import { TrackIds, Tracker, type TrackerOptionsInput, type TrackInfo } from '../tracking/tracker.ts';
 import type { CountsSnapshot } from '../counting/counter.ts';
 import { OBJECT_CANDIDATE_SCORE, ObjectTracking, type ObjectTrack, type ObjectTrackingSettings } from './object-tracking.ts';
+import { SceneCut } from './scene-cut.ts';
 import type { AnalysisStage } from './stage.ts';
 import type { PrivacyMode, PrivacyPasses, PrivacyRegion } from './types.ts';
 
@@ -101,6 +102,8 @@ export class CameraAnalyser {
   private readonly events: TrackEvents;
   private readonly objectTracking: ObjectTracking | undefined;
   private failed = 0;
+  private readonly scene = new SceneCut();
+  private cuts = 0;
   private turn = 0;
   private grid: number | undefined;
   /** Frames until a pass taken in turn runs again (1: every pass every frame). */
@@ -123,6 +126,11 @@ export class CameraAnalyser {
     this.events = new TrackEvents({ updateIntervalMs: options.settings.eventUpdateMs });
     const objects = options.settings.objectTracking;
     this.objectTracking = objects && objects.labels.length > 0 && options.settings.tasks.includes('objects') ? new ObjectTracking(objects, ids) : undefined;
+  }
+
+  /** Frames analysed with every privacy pass at once because they began a new scene (the first frame, a cut). */
+  get sceneCuts(): number {
+    return this.cuts;
   }
 
   /** Frames whose analysis failed or timed out, none of which reached the output. */
@@ -193,8 +201,12 @@ export class CameraAnalyser {
     return this.tracker.predictAt(time).map(trackedRegion);
   }
 
-  /** This frame's share of the privacy passes (see tilesPerFrame). */
-  private async nextPasses(frame: AnalysedFrame, personsFree: boolean): Promise<PrivacyPasses> {
+  /**
+   * This frame's share of the privacy passes (see tilesPerFrame); every pass (undefined) on a frame that begins a
+   * new scene (scene-cut.ts): nothing the tracker holds covers its faces yet, and a face only one pass finds would
+   * otherwise show until that pass came round, up to a whole cycle.
+   */
+  private async nextPasses(frame: AnalysedFrame, personsFree: boolean): Promise<PrivacyPasses | undefined> {
     const privacy = this.stage.privacy;
     this.grid ??= await this.stage.privacyGridSize(frame.width, frame.height);
     // The cycle: every tile, then the passes that are not free on this camera.
@@ -208,6 +220,10 @@ export class CameraAnalyser {
     const count = Math.min(this.settings.tilesPerFrame, cycle);
     this.revisit = count > 0 ? Math.ceil(cycle / count) : 1;
     this.everyFrame = new Set(personsFree ? ['face', 'person', 'person-head'] : ['face']);
+    if (this.scene.next(frame) && count > 0) {
+      this.cuts += 1;
+      return undefined;
+    }
     const picked = Array.from({ length: count }, (_, i) => (this.turn + i) % Math.max(1, cycle));
     this.turn = cycle > 0 ? (this.turn + count) % cycle : 0;
     const tiles = picked.filter((k) => k < this.grid!);

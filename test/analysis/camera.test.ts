@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CameraAnalyser, type AnalysedFrame, type AnalysisResult } from '../../src/analysis/camera.ts';
 import { DEFAULT_PRIVACY } from '../../src/analysis/privacy.ts';
 import { AnalysisStage } from '../../src/analysis/stage.ts';
+import type { PrivacyRegion } from '../../src/analysis/types.ts';
 import { area, intersection } from '../../src/core/geometry.ts';
 import { loadDetector } from '../../src/detect/registry.ts';
 import type { Detector } from '../../src/detect/types.ts';
@@ -94,11 +95,14 @@ describe('camera analysis', () => {
       const photo = join(SAMPLES, 'sample3.jpg');
       const grid = await stage.privacyGridSize(960, 640);
       expect(grid).toBeGreaterThan(1);
-      for (let i = 0; i < grid + 4; i++) await cam.analyse(await frameOf(photo, i + 1, 200 * i));
-      const extra = delivered.map((r) => Object.keys(r.timings).filter((k) => k.startsWith('privacy') || k === 'objects'));
-      // One extra pass per frame: the grid's tiles in turn, then the person pass (the objects detector: this camera
-      // has no objects task), then the mirrored face pass (privacy.flip), then the bordered one (privacy.border), then again.
-      expect(extra).toEqual([...Array.from({ length: grid }, () => ['privacyTiles']), ['objects'], ['privacyFlip'], ['privacyBorder'], ['privacyTiles']]);
+      for (let i = 0; i < grid + 5; i++) await cam.analyse(await frameOf(photo, i + 1, 200 * i));
+      const extra = delivered.map((r) => Object.keys(r.timings).filter((k) => k.startsWith('privacy') || k === 'objects').sort());
+      // The first frame begins a scene: every pass at once. Then one extra pass per frame: the grid's tiles in turn,
+      // then the person pass (the objects detector: this camera has no objects task), then the mirrored face pass
+      // (privacy.flip), then the bordered one (privacy.border), then again.
+      expect(extra[0]).toEqual(['objects', 'privacyBorder', 'privacyFlip', 'privacyTiles']);
+      expect(extra.slice(1)).toEqual([...Array.from({ length: grid }, () => ['privacyTiles']), ['objects'], ['privacyFlip'], ['privacyBorder'], ['privacyTiles']]);
+      expect(cam.sceneCuts).toBe(1);
     } finally {
       await objects.close();
     }
@@ -150,6 +154,39 @@ describe('camera analysis', () => {
       const shown = delivered.slice(first).filter((r) => hiddenShare(r, f.box) <= 0.95).map((r) => r.frame.seq);
       expect(shown, `face ${n}: frames where it shows after its tile found it`).toEqual([]);
     }
+  });
+
+  it('runs every pass on the frame that begins a new scene: a face only a tile finds is hidden from that frame on', async () => {
+    const delivered: AnalysisResult[] = [];
+    const detector = wrapped();
+    const privacy = { ...DEFAULT_PRIVACY, threshold: 0.3, tiles: 'auto' as const, models: [], personHeads: false, poseHeads: false, flip: false, border: 0 };
+    const stage = new AnalysisStage({ detectors: async () => detector, privacy });
+    const cam = new CameraAnalyser({ stage, settings: { camera: 'cam', tasks: ['face'], thresholds: {}, lang: 'en', privacy: 'faces', tilesPerFrame: 1 }, deliver: (r) => delivered.push(r) });
+    fault = 'none';
+    const first = join(SAMPLES, 'sample1.jpg');
+    const second = join(SAMPLES, 'sample6.jpg');
+    const truth = await real.detect(await frameOf(second, 0, 0), { threshold: 0.5 });
+    expect(truth.length).toBeGreaterThanOrEqual(1);
+    fault = 'tiles-only';
+    for (let i = 0; i < 3; i++) await cam.analyse(await frameOf(first, i + 1, 1000 + 200 * i));
+    // The camera cuts to another scene: its faces, seen only through tiles, are hidden in its very first frame.
+    await cam.analyse(await frameOf(second, 4, 1600));
+    await cam.analyse(await frameOf(second, 5, 1800));
+    fault = 'none';
+    const cutFrame = delivered[3];
+    expect(Object.keys(cutFrame.timings)).toContain('privacyTiles');
+    // What that frame's own analysis found is what every pass at once finds (as for an upload), tile by tile.
+    fault = 'tiles-only';
+    const everyPass = await stage.analyse({ image: await frameOf(second, 0, 0) }, { privacy: 'faces' });
+    fault = 'none';
+    const strip = (list: readonly PrivacyRegion[]) => list.filter((r) => !r.predicted).map(({ trackId: _, ...r }) => r);
+    expect(strip(cutFrame.privacy)).toEqual(strip(everyPass.privacy ?? []));
+    const hidden = hiddenAreas(cutFrame.privacy, cutFrame.frame.width, cutFrame.frame.height);
+    for (const [n, f] of truth.entries()) {
+      const b = { x: f.box[0], y: f.box[1], width: f.box[2], height: f.box[3] };
+      expect(Math.max(0, ...hidden.map((h) => intersection(h, b) / area(b))), `face ${n} in the cut's first frame`).toBeGreaterThan(0.6);
+    }
+    expect(cam.sceneCuts).toBe(2);
   });
 
   it('fails closed: a frame whose analysis throws or hangs is never delivered, and is counted', async () => {
