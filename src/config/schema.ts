@@ -417,7 +417,7 @@ export const CONFIG_SCHEMA = {
           minimum: 0,
           maximum: 16,
           default: 1,
-          description: 'Cameras: privacy tiles run per frame, taking the grid in turn (the tracker keeps what a tile found hidden until its turn comes again); uploads run the whole grid.',
+          description: 'Cameras: privacy tiles run per frame, taking the grid in turn (the tracker keeps what a tile found hidden until its turn comes again); uploads run the whole grid. A camera\'s first frame and a frame that begins a new scene (a cut: PTZ preset, lights, a stream that came back) run every pass at once.',
         },
         max_missed_seconds: {
           type: 'number',
