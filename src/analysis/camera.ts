@@ -65,6 +65,8 @@ export interface AnalysisResult {
   readonly objectTracks?: readonly ObjectTrack[];
   /** Zone and line counts after this frame (a camera with object tracking). */
   readonly counts?: CountsSnapshot;
+  /** The camera's privacy masks (blacked out in `frame` already): every render blacks them out again over what it draws. */
+  readonly mask?: MaskSpans;
 }
 
 export interface CameraAnalysisSettings {
@@ -190,6 +192,7 @@ export class CameraAnalyser {
       timings: analysis.timings,
       events: objects ? [...tracked.events, ...objects.events] : tracked.events,
       ...(objects ? { objectTracks: objects.tracks, counts: objects.counts } : {}),
+      ...(s.mask ? { mask: s.mask } : {}),
     };
   }
 

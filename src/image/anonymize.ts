@@ -9,6 +9,7 @@ import sharp, { type OverlayOptions, type Sharp } from 'sharp';
 import type { RgbImage } from '../core/image.ts';
 import { DEFAULT_MARGIN, expandWithMargin, type Margin, type Rect } from '../core/geometry.ts';
 import { DEFAULT_JPEG_QUALITY, sharpFromRgb } from './encode.ts';
+import { applyMask, type MaskSpans } from './privacy-mask.ts';
 
 
 export type Rgb = readonly [number, number, number];
@@ -38,6 +39,11 @@ export interface RenderOptions {
   readonly quality?: number;
   /** Cells across the longer side of a pixelated region (default PIXEL_CELLS). */
   readonly pixelCells?: number;
+  /**
+   * A camera's privacy masks, blacked out again over the render: the frame's masked pixels are black already, but
+   * a pixel cell or a fill over the mask's edge would paint into it.
+   */
+  readonly mask?: MaskSpans;
 }
 
 /** Outline thickness: visible on a phone photo, not a smear on a thumbnail. */
@@ -67,7 +73,12 @@ const NO_MARGIN: Margin = { side: 0, top: 0, bottom: 0 };
  * person areas as they are); `outline`/`black` draw the boxes.
  */
 export async function renderFaces(image: RgbImage, boxes: readonly HiddenRegion[], mode: FaceRender, options: RenderOptions): Promise<Buffer> {
-  return (await composeFaces(image, boxes, mode, options)).jpeg({ quality: options.quality ?? DEFAULT_JPEG_QUALITY }).toBuffer();
+  const quality = options.quality ?? DEFAULT_JPEG_QUALITY;
+  if (options.mask && (boxes.length > 0 || mode === 'black')) {
+    const data = new Uint8Array(await renderFacesRaw(image, boxes, mode, options));
+    return sharpFromRgb({ data, width: image.width, height: image.height }).jpeg({ quality }).toBuffer();
+  }
+  return (await composeFaces(image, boxes, mode, options)).jpeg({ quality }).toBuffer();
 }
 
 /**
@@ -78,6 +89,7 @@ export async function renderFacesRaw(image: RgbImage, boxes: readonly HiddenRegi
   if (boxes.length === 0 && mode !== 'black') return Buffer.from(image.data);
   const out = await (await composeFaces(image, boxes, mode, options)).removeAlpha().raw().toBuffer();
   if (out.length !== image.width * image.height * 3) throw new Error(`the rendered frame has ${out.length} bytes, not ${image.width}x${image.height}x3`);
+  if (options.mask) applyMask(out, options.mask);
   return out;
 }
 

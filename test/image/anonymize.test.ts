@@ -8,7 +8,8 @@ import type { Detector } from '../../src/detect/types.ts';
 import type { RgbImage } from '../../src/core/image.ts';
 import { decodeImage } from '../../src/image/decode.ts';
 import { DEFAULT_MARGIN, expandWithMargin } from '../../src/core/geometry.ts';
-import { parseHexColour, renderFaces, strokeWidth } from '../../src/image/anonymize.ts';
+import { parseHexColour, renderFaces, renderFacesRaw, strokeWidth } from '../../src/image/anonymize.ts';
+import { applyMask, rasterisePolygons } from '../../src/image/privacy-mask.ts';
 import type { Rect } from '../../src/core/geometry.ts';
 
 const SAMPLES = resolve(import.meta.dirname, '../../node_modules/@vladmandic/face-api/demo');
@@ -63,6 +64,34 @@ describe('geometry', () => {
     expect(parseHexColour('00ff00')).toEqual([0, 255, 0]);
     expect(parseHexColour('#FF0080')).toEqual([255, 0, 128]);
     expect(parseHexColour('zz0000')).toBeUndefined();
+  });
+});
+
+describe('privacy masks over a render', () => {
+  it('a pixelated or filled region over the edge of a mask leaves the masked pixels black', async () => {
+    // A frame whose mask (the top-left 100x80) is black already, as a camera's is, the rest bright.
+    const width = 320;
+    const height = 240;
+    const frame: RgbImage = { data: new Uint8Array(width * height * 3).fill(200), width, height };
+    const mask = rasterisePolygons([[[0, 0], [100, 0], [100, 80], [0, 80]]], width, height);
+    applyMask(frame.data, mask);
+    const region = { x: 40, y: 20, width: 120, height: 100, kind: 'head' as const };
+    const maxInMask = (rgb: Uint8Array) => {
+      let max = 0;
+      for (let y = 0; y < 80; y++) for (let x = 0; x < 100; x++) max = Math.max(max, rgb[(y * width + x) * 3], rgb[(y * width + x) * 3 + 1]);
+      return max;
+    };
+    for (const mode of ['pixel', 'fill'] as const) {
+      // Without the mask the render paints into it (a pixel cell averages black and bright; the fill is green)...
+      expect(maxInMask(new Uint8Array(await renderFacesRaw(frame, [region], mode, { colour: [0, 255, 0] }))), mode).toBeGreaterThan(60);
+      // ...with it, every masked pixel stays black, raw and in the JPEG (a little ringing at the edge).
+      expect(maxInMask(new Uint8Array(await renderFacesRaw(frame, [region], mode, { colour: [0, 255, 0], mask }))), mode).toBe(0);
+      const jpeg = await renderFaces(frame, [region], mode, { colour: [0, 255, 0], mask });
+      const { data } = await sharp(jpeg).raw().toBuffer({ resolveWithObject: true });
+      let max = 0;
+      for (let y = 0; y < 72; y++) for (let x = 0; x < 92; x++) max = Math.max(max, data[(y * width + x) * 3 + 1]);
+      expect(max, mode).toBeLessThan(12);
+    }
   });
 });
 
