@@ -33,9 +33,8 @@ const renderOf = (mode: CameraFaceMode): Exclude<FaceRender, 'outline'> => (mode
 /** Reads `result.frame`'s pixels until the promise settles: the caller must hold the frame that long. */
 export async function renderSnapshot(result: AnalysisResult, mode: SnapshotMode, hex: string, quality = 80): Promise<Buffer> {
   if (mode === 'raw') return encodeJpeg(result.frame, quality);
-  const mask = result.mask ? { mask: result.mask } : {};
-  if (mode === 'default') return renderFaces(result.frame, toRects(result.faces), 'outline', { colour: colourOf(hex), quality, ...mask });
-  return renderFaces(result.frame, result.privacy, renderOf(mode), { colour: colourOf(hex), quality, ...mask });
+  if (mode === 'default') return renderFaces(result.frame, toRects(result.faces), 'outline', { colour: colourOf(hex), quality, mask: result.mask });
+  return renderFaces(result.frame, result.privacy, renderOf(mode), { colour: colourOf(hex), quality, mask: result.mask });
 }
 
 /**
@@ -43,7 +42,7 @@ export async function renderSnapshot(result: AnalysisResult, mode: SnapshotMode,
  * default, so faces are always hidden. Reads `result.frame`'s pixels until the promise settles.
  */
 export async function renderAnonymisedRaw(result: AnalysisResult, mode: CameraFaceMode, hex: string): Promise<Buffer> {
-  return renderFacesRaw(result.frame, result.privacy, renderOf(mode), { colour: colourOf(hex), ...(result.mask ? { mask: result.mask } : {}) });
+  return renderFacesRaw(result.frame, result.privacy, renderOf(mode), { colour: colourOf(hex), mask: result.mask });
 }
 
 export class SnapshotCache {

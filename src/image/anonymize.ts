@@ -75,7 +75,7 @@ const NO_MARGIN: Margin = { side: 0, top: 0, bottom: 0 };
 export async function renderFaces(image: RgbImage, boxes: readonly HiddenRegion[], mode: FaceRender, options: RenderOptions): Promise<Buffer> {
   const quality = options.quality ?? DEFAULT_JPEG_QUALITY;
   if (options.mask && (boxes.length > 0 || mode === 'black')) {
-    const data = new Uint8Array(await renderFacesRaw(image, boxes, mode, options));
+    const data = await renderFacesRaw(image, boxes, mode, options);
     return sharpFromRgb({ data, width: image.width, height: image.height }).jpeg({ quality }).toBuffer();
   }
   return (await composeFaces(image, boxes, mode, options)).jpeg({ quality }).toBuffer();

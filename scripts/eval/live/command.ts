@@ -98,6 +98,11 @@ export async function runLiveEval(options: LiveRunOptions): Promise<LiveRunResul
     const endpoints = await daemon.start();
     log(`daemon up, camera at ${cameraConfig.fps} fps; pulling fill snapshots every ${SNAPSHOT_INTERVAL_MS} ms`);
     const url = `${endpoints.httpUrl}/cameras/${CAMERA_ID}/snapshot.jpg?facemode=fill&hex=${FILL_HEX}`;
+    /** A served JPEG measured: its clip frame from its bands, or `knownFrame` when given. */
+    const measure = async (jpeg: Uint8Array, knownFrame?: number): Promise<ObservedFrame | undefined> => {
+      const { data, info } = await sharp(jpeg).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      return measureSnapshot({ data, width: info.width, height: info.height }, size, plan, photos, knownFrame);
+    };
     const observed = new Map<number, ObservedFrame>();
     let pulled = 0;
     let unreadable = 0;
@@ -117,9 +122,8 @@ export async function runLiveEval(options: LiveRunOptions): Promise<LiveRunResul
       if (response?.ok) {
         pulled += 1;
         const jpeg = new Uint8Array(await response.arrayBuffer());
-        const { data, info } = await sharp(jpeg).removeAlpha().raw().toBuffer({ resolveWithObject: true });
         const seq = Number(response.headers.get('x-raypack-frame'));
-        const measured = measureSnapshot({ data, width: info.width, height: info.height }, size, plan, photos);
+        const measured = await measure(jpeg);
         const seen = measured && Number.isInteger(seq) ? { ...measured, seq } : measured;
         latest = seen?.frame ?? latest;
         if (!seen) {
@@ -161,8 +165,7 @@ export async function runLiveEval(options: LiveRunOptions): Promise<LiveRunResul
     for (const [seq, jpeg] of unread) {
       const frame = frameFromSeq(seq, readable, options.clipFps / cameraConfig.fps);
       if (frame === undefined || observed.has(frame)) continue;
-      const { data, info } = await sharp(jpeg).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-      const seen = measureSnapshot({ data, width: info.width, height: info.height }, size, plan, photos, frame);
+      const seen = await measure(jpeg, frame);
       if (!seen) continue;
       observed.set(frame, { ...seen, seq });
       inferred += 1;
